@@ -1,0 +1,91 @@
+# Copyright (c) community.mimecast contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+
+class ModuleDocFragment:
+    # Connection options shared by every community.mimecast module; mirrors
+    # plugins/module_utils/module.py connection_argument_spec() one for one.
+    DOCUMENTATION = r"""
+options:
+  base_url:
+    description:
+      - Base URL of the Mimecast API host, without a path.
+      - For API 2.0 credentials it defaults to the global gateway V(https://api.services.mimecast.com);
+        V(https://uk-api.services.mimecast.com) and V(https://us-api.services.mimecast.com) keep data in region.
+      - Required with API 1.0 keys; use your account's regional host, for example V(https://eu-api.mimecast.com),
+        V(https://us-api.mimecast.com), V(https://de-api.mimecast.com), V(https://ca-api.mimecast.com),
+        V(https://za-api.mimecast.com), V(https://au-api.mimecast.com) or V(https://je-api.mimecast.com).
+      - Plain V(http://) is refused except to a loopback address (a local test simulator).
+      - If not set, the E(MIMECAST_BASE_URL) environment variable is used.
+    type: str
+  access_key:
+    description:
+      - API 1.0 access key. Use together with O(secret_key), O(app_id) and O(app_key).
+      - Credentials are taken as one set, either all from task options or all from the environment variables
+        E(MIMECAST_ACCESS_KEY), E(MIMECAST_SECRET_KEY), E(MIMECAST_APP_ID), E(MIMECAST_APP_KEY),
+        E(MIMECAST_CLIENT_ID), E(MIMECAST_CLIENT_SECRET); the variables are read only when no credential option
+        is set. Exactly one complete set, API 1.0 or API 2.0, must be given.
+    type: str
+  secret_key:
+    description:
+      - API 1.0 secret key (base64, as Mimecast issued it). Used to sign each request; never sent.
+      - Environment variable E(MIMECAST_SECRET_KEY), see O(access_key).
+    type: str
+  app_id:
+    description:
+      - API 1.0 application ID of the registered API application.
+      - Environment variable E(MIMECAST_APP_ID), see O(access_key).
+    type: str
+  app_key:
+    description:
+      - API 1.0 application key of the registered API application.
+      - Environment variable E(MIMECAST_APP_KEY), see O(access_key).
+    type: str
+  client_id:
+    description:
+      - API 2.0 client ID. Use together with O(client_secret). A bearer token is requested from
+        C({base_url}/oauth/token) with the client-credentials grant.
+      - The API 2.0 application needs the C(User and Group Management) product.
+      - Environment variable E(MIMECAST_CLIENT_ID), see O(access_key).
+    type: str
+  client_secret:
+    description:
+      - API 2.0 client secret.
+      - Environment variable E(MIMECAST_CLIENT_SECRET), see O(access_key).
+    type: str
+  validate_certs:
+    description:
+      - Whether to verify the API host's TLS certificate. Only set to V(false) against a test host.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - Path of a PEM bundle of CA certificates to trust instead of the default ones, for a TLS-inspecting
+        proxy or a private CA.
+      - Passed on every request, so E(REQUESTS_CA_BUNDLE) cannot silently override it.
+    type: path
+  proxy:
+    description:
+      - URL of an HTTP(S) proxy for all requests. If not set, the usual E(HTTPS_PROXY), E(HTTP_PROXY) and
+        E(NO_PROXY) environment variables apply.
+    type: str
+  timeout:
+    description:
+      - Seconds to wait for a connection or for an answer, per request.
+    type: float
+    default: 30
+  max_retries:
+    description:
+      - How many times a failed request is retried. A rate-limited request (HTTP 429) is retried after the wait
+        Mimecast asks for; reads are retried after server errors and dropped connections with jittered
+        exponential backoff. A create whose outcome is unknown is never re-sent blindly: the group is looked up
+        first. Each retry is reported as a warning. V(0) disables retries.
+    type: int
+    default: 3
+notes:
+  - All community.mimecast modules are in the action group C(community.mimecast.mimecast), so
+    C(module_defaults) can set the connection once for all of them.
+requirements:
+  - requests >= 2.25
+"""

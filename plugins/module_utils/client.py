@@ -1,0 +1,458 @@
+# Copyright (c) community.mimecast contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The Mimecast API client: session, both authentication kinds, the response envelope, error mapping,
+retries and pagination. Internal use only: this API may change without notice.
+
+Every module reaches Mimecast through :class:`MimecastClient`, so each of those concerns lives here once.
+"""
+
+import json
+import time
+import traceback
+import uuid
+
+try:
+    import requests
+
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - exercised by the module's missing_required_lib path
+    requests = None
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.community.mimecast.plugins.module_utils.retry import Backoff, server_wait_hint
+from ansible_collections.community.mimecast.plugins.module_utils.signing import (
+    authorization_header,
+    decode_secret_key,
+    mimecast_date,
+    sign,
+)
+
+DEFAULT_API2_BASE_URL = "https://api.services.mimecast.com"
+TOKEN_PATH = "/oauth/token"
+MAX_PAGE_SIZE = 100
+# How much of a non-JSON reply is quoted in an error: enough to recognise a proxy or gateway page.
+SNIPPET_LENGTH = 160
+
+STATUS_ADVICE = {
+    400: "the request was refused as malformed or incomplete",
+    401: "authentication was rejected",
+    403: "the application is not allowed to do this: check the API application's permissions and products",
+    404: "the endpoint was not found: check base_url (the regional API host, without a path)",
+    405: "the endpoint refused the method",
+    418: "the access key binding has expired: create new access and secret keys for the API application",
+    429: "the rate limit was exceeded",
+}
+
+
+class MimecastError(Exception):
+    """A failure talking to Mimecast, with a message fit for users and no secret in it.
+
+    ``uncertain`` is true when a write may or may not have been executed (the connection dropped, the
+    request timed out, or the server failed part-way): callers must look the object up before retrying.
+    """
+
+    def __init__(self, message, status=None, code=None, errors=None, retryable=False, uncertain=False):
+        super(MimecastError, self).__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.errors = errors or []
+        self.retryable = retryable
+        self.uncertain = uncertain
+
+    def details(self):
+        """Return the facts worth adding to a failed task's result."""
+        details = {}
+        if self.status is not None:
+            details["http_status"] = self.status
+        if self.code:
+            details["error_code"] = self.code
+        if self.errors:
+            details["errors"] = self.errors
+        return details
+
+
+def _errors_of(body):
+    """Flatten the ``fail`` entries of a Mimecast envelope to ``[{code, message, field?, retryable}]``."""
+    errors = []
+    for entry in body.get("fail") or []:
+        if not isinstance(entry, dict):
+            continue
+        for error in entry.get("errors") or [entry]:
+            if not isinstance(error, dict):
+                continue
+            item = {"code": error.get("code"), "message": error.get("message")}
+            if error.get("field"):
+                item["field"] = error["field"]
+            item["retryable"] = bool(error.get("retryable"))
+            errors.append(item)
+    return errors
+
+
+def _describe(errors):
+    return "; ".join("%s: %s" % (e.get("code") or "error", e.get("message") or "no message") for e in errors)
+
+
+class ApiKeyAuth:
+    """API 1.0: every request signed with HMAC-SHA1 over date, request id, path and application key."""
+
+    kind = "api1"
+
+    def __init__(self, access_key, secret_key, app_id, app_key):
+        decode_secret_key(secret_key)  # fail early, before any request, on a key that is not base64
+        self.access_key = access_key
+        self._secret_key = secret_key
+        self.app_id = app_id
+        self._app_key = app_key
+
+    def headers(self, client, path):
+        date = mimecast_date()
+        request_id = str(uuid.uuid4())
+        signature = sign(self._secret_key, self._app_key, date, request_id, path)
+        value = authorization_header(self.access_key, signature)
+        client.register_secret(signature)
+        client.register_secret(value)
+        return {"Authorization": value, "x-mc-date": date, "x-mc-req-id": request_id, "x-mc-app-id": self.app_id}
+
+    def refresh(self, client):
+        """Nothing to refresh: a signature is made per request."""
+        return False
+
+
+class ClientCredentialsAuth:
+    """API 2.0: an OAuth2 bearer token from ``{base_url}/oauth/token`` (client-credentials grant)."""
+
+    kind = "api2"
+
+    def __init__(self, client_id, client_secret):
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self._token = None
+
+    def headers(self, client, path):
+        if self._token is None:
+            self._token = client.fetch_token(self.client_id, self._client_secret)
+        return {"Authorization": "Bearer %s" % self._token}
+
+    def refresh(self, client):
+        """Drop the cached token so the next request fetches a new one; True when there was one to drop."""
+        had_token = self._token is not None
+        self._token = None
+        return had_token
+
+
+class MimecastClient:
+    """One session to one Mimecast API host, with one authentication, shared by every module.
+
+    ``register_secret`` is called with every value derived from a secret (signatures, Authorization
+    header values, bearer tokens) so the caller can keep them out of all output; ``warn`` receives a
+    line for every retry.
+    """
+
+    def __init__(
+        self,
+        base_url,
+        auth,
+        validate_certs=True,
+        ca_path=None,
+        timeout=30,
+        proxy=None,
+        max_retries=3,
+        register_secret=None,
+        warn=None,
+        backoff=None,
+        sleep=time.sleep,
+        session=None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._register_secret = register_secret
+        self._warn = warn
+        self._backoff = backoff or Backoff()
+        self._sleep = sleep
+        self._secrets = set()
+        if validate_certs:
+            # An explicit path, never True: with True, requests lets REQUESTS_CA_BUNDLE replace the choice.
+            self._verify = ca_path or requests.certs.where()
+        else:
+            self._verify = False
+        self._proxies = {"http": proxy, "https": proxy} if proxy else None
+        self.session = session or requests.Session()
+        self.session.headers.update({"Accept": "application/json", "User-Agent": "community.mimecast"})
+        self.request_count = 0
+        self.retry_count = 0
+
+    # -- secrets -----------------------------------------------------------------------------------
+
+    def register_secret(self, value):
+        """Remember a secret-derived value; it is redacted from every message this client builds."""
+        if value:
+            self._secrets.add(value)
+            if self._register_secret:
+                self._register_secret(value)
+
+    def redact(self, text):
+        """Return ``text`` with every known secret-derived value replaced."""
+        for value in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(value, "********")
+        return text
+
+    # -- transport ---------------------------------------------------------------------------------
+
+    def _http(self, path, **kwargs):
+        """One HTTP POST; maps transport failures to MimecastError (``uncertain``: it may have executed)."""
+        url = self.base_url + path
+        self.request_count += 1
+        try:
+            return self.session.post(url, timeout=self.timeout, verify=self._verify, proxies=self._proxies, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            raise MimecastError(
+                "TLS failure talking to %s: %s. Check the certificate chain, ca_path, or validate_certs."
+                % (self.base_url, self._reason(exc))
+            )
+        except requests.exceptions.ConnectTimeout:
+            raise MimecastError(
+                "Timed out after %ss connecting to %s: check base_url, proxy and network." % (self.timeout, self.base_url),
+                retryable=True,
+            )
+        except requests.exceptions.ReadTimeout:
+            raise MimecastError(
+                "Timed out after %ss waiting for %s%s; raise timeout if the API is slow." % (self.timeout, self.base_url, path),
+                retryable=True,
+                uncertain=True,
+            )
+        except requests.exceptions.ProxyError as exc:
+            raise MimecastError("Proxy failure reaching %s: %s" % (self.base_url, self._reason(exc)), retryable=True)
+        except requests.exceptions.ConnectionError as exc:
+            reason = self._reason(exc)
+            if "Name or service not known" in reason or "getaddrinfo" in reason or "nodename nor servname" in reason:
+                raise MimecastError("Could not resolve the host of %s: check base_url and DNS." % self.base_url)
+            # A connection that breaks after the request was sent may have executed it.
+            raise MimecastError(
+                "Connection to %s failed: %s" % (self.base_url, reason), retryable=True, uncertain=True
+            )
+        except requests.exceptions.RequestException as exc:
+            raise MimecastError("Request to %s%s failed: %s" % (self.base_url, path, self._reason(exc)))
+
+    def _reason(self, exc):
+        # The innermost reason is the useful one; requests wraps urllib3's wrapping of the socket error.
+        reason = exc
+        while getattr(reason, "args", None) and isinstance(reason.args[0], Exception):
+            reason = reason.args[0]
+        text = getattr(reason, "reason", None) or reason
+        return self.redact(str(text))
+
+    def _snippet(self, response):
+        text = response.text[:SNIPPET_LENGTH]
+        text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
+        return self.redact(text) or "(empty body)"
+
+    def fetch_token(self, client_id, client_secret):
+        """Get an API 2.0 bearer token with the client-credentials grant."""
+        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
+        response = self._with_retries(TOKEN_PATH, lambda: self._http(TOKEN_PATH, data=form), write=False)
+        body = self._json(response, TOKEN_PATH)
+        if response.status_code in (400, 401) or (response.status_code == 200 and not body.get("access_token")):
+            error = body.get("error") or "error"
+            raise MimecastError(
+                "API 2.0 token request was rejected (%s): check client_id and client_secret, and that the API "
+                "application is enabled." % error,
+                status=response.status_code,
+                code=error,
+            )
+        if response.status_code != 200:
+            raise self._status_error(response, TOKEN_PATH, body)
+        token = body["access_token"]
+        self.register_secret(token)
+        return token
+
+    def _json(self, response, path):
+        try:
+            body = response.json()
+        except ValueError:
+            if response.status_code == 400 and not response.content:
+                # Mimecast answers a malformed or truncated id with an empty 400.
+                raise MimecastError(
+                    "Mimecast refused the request to %s with an empty HTTP 400: an id may be malformed or "
+                    "truncated." % path,
+                    status=400,
+                )
+            raise MimecastError(
+                "Mimecast answered %s with HTTP %s and a body that is not JSON (%s): %s"
+                % (path, response.status_code, response.headers.get("Content-Type", "no content type"), self._snippet(response)),
+                status=response.status_code,
+                # A gateway page in place of the API's answer says nothing about whether the call ran.
+                retryable=response.status_code == 200 or response.status_code >= 500,
+                uncertain=response.status_code == 200 or response.status_code >= 500,
+            )
+        if not isinstance(body, dict):
+            raise MimecastError(
+                "Mimecast answered %s with JSON that is not an object: %s" % (path, self._snippet(response)),
+                status=response.status_code,
+            )
+        return body
+
+    def _status_error(self, response, path, body):
+        status = response.status_code
+        errors = _errors_of(body)
+        code = errors[0]["code"] if errors else body.get("error")
+        detail = _describe(errors) if errors else body.get("error_description") or body.get("error") or ""
+        if not body and response.content:
+            detail = "a reply that is not JSON (%s): %s" % (
+                response.headers.get("Content-Type", "no content type"),
+                self._snippet(response),
+            )
+        if status == 401:
+            if self.auth.kind == "api1":
+                advice = (
+                    "the signature was rejected: check access_key, secret_key, app_id and app_key, and that this "
+                    "machine's clock is right (Mimecast refuses requests dated more than a few minutes off)"
+                )
+            else:
+                advice = "the bearer token was rejected: check client_id and client_secret"
+        elif status >= 500:
+            advice = "Mimecast had a server error"
+        else:
+            advice = STATUS_ADVICE.get(status, "unexpected HTTP status")
+        message = "Mimecast answered %s with HTTP %s: %s" % (path, status, advice)
+        if detail:
+            message += " (%s)" % self.redact(detail)
+        return MimecastError(
+            message,
+            status=status,
+            code=code,
+            errors=errors,
+            retryable=status == 429 or status >= 500,
+            uncertain=status >= 500,
+        )
+
+    def _with_retries(self, path, send, write):
+        """Send with retries: 429 always (Mimecast did not execute it); other transient failures only for reads.
+
+        A write that failed in a way that may have executed is raised with ``uncertain`` set: the caller
+        looks the object up before trying again, so nothing is ever created twice.
+        """
+        attempt = 0
+        while True:
+            failure = None
+            hint = None
+            try:
+                response = send()
+            except MimecastError as exc:
+                failure = exc
+            else:
+                if response.status_code == 429:
+                    hint = server_wait_hint(response.headers)
+                    failure = self._status_error(response, path, self._json_or_empty(response))
+                elif response.status_code == 401 and self.auth.kind == "api2" and path != TOKEN_PATH:
+                    # An expired or revoked token was not executed: fetch a new one and send again, once.
+                    if attempt == 0 and self.auth.refresh(self):
+                        attempt += 1
+                        self.wait_before_retry(path, "the bearer token was refused; fetching a new one", delay=0)
+                        continue
+                    return response
+                elif response.status_code >= 500 or self._is_non_json_200(response):
+                    failure = self._status_or_body_error(response, path)
+                else:
+                    return response
+            # 429 was not executed, so it is safe even for writes; otherwise a write is re-sent only when the
+            # failure proves it never ran (a connect timeout, say), never after one that may have run.
+            retry_safe = failure.status == 429 or (failure.retryable and not (write and failure.uncertain))
+            if not retry_safe or attempt >= self.max_retries:
+                raise failure
+            attempt += 1
+            self.wait_before_retry(path, failure.message, attempt=attempt, hint=hint)
+
+    def _json_or_empty(self, response):
+        try:
+            body = response.json()
+        except ValueError:
+            return {}
+        return body if isinstance(body, dict) else {}
+
+    def _is_non_json_200(self, response):
+        if response.status_code != 200:
+            return False
+        try:
+            response.json()
+        except ValueError:
+            return True
+        return False
+
+    def _status_or_body_error(self, response, path):
+        if response.status_code >= 500:
+            return self._status_error(response, path, self._json_or_empty(response))
+        try:
+            self._json(response, path)
+        except MimecastError as exc:
+            return exc
+        return MimecastError("Unexpected reply from %s" % path, status=response.status_code)  # pragma: no cover
+
+    def wait_before_retry(self, path, reason, attempt=1, hint=None, delay=None):
+        """Report a retry as a warning and wait for it: the one place every retry is paced."""
+        if delay is None:
+            delay = self._backoff.delay(attempt, hint)
+        self.retry_count += 1
+        if self._warn:
+            self._warn("Retrying %s in %.1fs after: %s" % (path, delay, self.redact(reason)))
+        if delay:
+            self._sleep(delay)
+
+    # -- the envelope ------------------------------------------------------------------------------
+
+    def call(self, path, items=None, meta=None, write=False):
+        """POST ``{"data": items, "meta": meta}`` to ``path`` and return ``(data, meta)`` of the reply.
+
+        ``items`` is a list: Mimecast processes several items of one call like separate calls. Any
+        ``fail`` entry, or a ``meta.status`` other than 200, raises :class:`MimecastError` carrying
+        Mimecast's codes and messages. ``write`` marks calls that change something: they are never
+        re-sent after a failure that may have executed them.
+        """
+        body = {"data": list(items or [])}
+        if meta:
+            body["meta"] = meta
+        payload = json.dumps(body)
+
+        def send():
+            headers = {"Content-Type": "application/json"}
+            headers.update(self.auth.headers(self, path))
+            return self._http(path, data=payload, headers=headers)
+
+        response = self._with_retries(path, send, write)
+        reply = self._json(response, path)
+        if response.status_code != 200:
+            raise self._status_error(response, path, reply)
+        errors = _errors_of(reply)
+        status = (reply.get("meta") or {}).get("status", 200)
+        if errors or status != 200:
+            raise MimecastError(
+                "Mimecast refused %s (status %s): %s" % (path, status, self.redact(_describe(errors) or "no error given")),
+                status=status,
+                code=errors[0]["code"] if errors else None,
+                errors=errors,
+            )
+        return reply.get("data") or [], reply.get("meta") or {}
+
+    def paginate(self, path, item=None, page_size=MAX_PAGE_SIZE):
+        """Yield the ``data`` entries of every page of a paginated call, following ``meta.pagination.next``."""
+        token = None
+        seen = set()
+        while True:
+            pagination = {"pageSize": page_size}
+            if token:
+                pagination["pageToken"] = token
+            data, meta = self.call(path, [item or {}], meta={"pagination": pagination})
+            for entry in data:
+                yield entry
+            token = (meta.get("pagination") or {}).get("next")
+            if not token:
+                return
+            if token in seen:
+                raise MimecastError("Mimecast returned the page token of %s twice; stopping to avoid a loop." % path)
+            seen.add(token)

@@ -1,0 +1,55 @@
+# Copyright (c) community.mimecast contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Scripted stand-ins for requests.Session and its responses: unit tests only (integration tests use the
+real simulator)."""
+
+import base64
+import json
+
+import requests
+
+SECRET_KEY = base64.b64encode(b"unit-test-secret-key").decode()
+APP_KEY = "unit-test-app-key"
+CLIENT_SECRET = "unit-test-client-secret"
+
+
+def response(status=200, body=None, headers=None, text=None, content_type="application/json"):
+    """Build a real requests.Response."""
+    result = requests.Response()
+    result.status_code = status
+    result._content = (text if text is not None else json.dumps(body if body is not None else {})).encode("utf-8")
+    result.headers["Content-Type"] = content_type
+    for key, value in (headers or {}).items():
+        result.headers[key] = value
+    result.encoding = "utf-8"
+    return result
+
+
+def envelope(data=None, fail=None, status=200, pagination=None):
+    meta = {"status": status}
+    if pagination is not None:
+        meta["pagination"] = pagination
+    return {"meta": meta, "data": data or [], "fail": fail or []}
+
+
+class FakeSession:
+    """Answers POSTs from a script of responses or exceptions, and records every request."""
+
+    def __init__(self, script=None):
+        self.script = list(script or [])
+        self.requests = []
+        self.headers = {}
+
+    def post(self, url, **kwargs):
+        self.requests.append(dict(kwargs, url=url))
+        if not self.script:
+            raise AssertionError("unexpected request to %s" % url)
+        step = self.script.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+    def bodies(self):
+        return [json.loads(r["data"]) if isinstance(r.get("data"), str) else r.get("data") for r in self.requests]

@@ -1,0 +1,305 @@
+# Copyright (c) community.mimecast contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+import requests
+
+from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError
+from ansible_collections.community.mimecast.plugins.module_utils.retry import Backoff, header, server_wait_hint
+
+from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import (
+    APP_KEY,
+    CLIENT_SECRET,
+    SECRET_KEY,
+    envelope,
+    response,
+)
+
+GROUP = {"id": "g1", "description": "Finance", "parentId": "root", "source": "cloud", "folderCount": 0, "userCount": 0}
+
+
+def test_call_returns_data_and_meta_of_a_successful_envelope(make_client):
+    client, session = make_client([response(body=envelope([GROUP]))])
+    data, meta = client.call("/api/directory/create-group", [{"description": "Finance"}], write=True)
+    assert data == [GROUP]
+    assert meta["status"] == 200
+    assert session.bodies() == [{"data": [{"description": "Finance"}]}]
+
+
+def test_call_sends_several_items_in_one_request(make_client):
+    client, session = make_client([response(body=envelope([GROUP, GROUP]))])
+    client.call("/api/directory/create-group", [{"description": "A"}, {"description": "B"}], write=True)
+    assert len(session.requests) == 1
+    assert session.bodies()[0]["data"] == [{"description": "A"}, {"description": "B"}]
+
+
+def test_api1_request_is_signed_over_path_only_with_fresh_request_ids(make_client, recorder):
+    client, session = make_client([response(body=envelope()), response(body=envelope())])
+    client.call("/api/directory/find-groups")
+    client.call("/api/directory/find-groups")
+    first, second = session.requests
+    assert first["url"] == "https://api.example.test/api/directory/find-groups"
+    headers = first["headers"]
+    data_to_sign = ":".join([headers["x-mc-date"], headers["x-mc-req-id"], "/api/directory/find-groups", APP_KEY])
+    expected = base64.b64encode(
+        hmac.new(base64.b64decode(SECRET_KEY), data_to_sign.encode(), hashlib.sha1).digest()
+    ).decode()
+    assert headers["Authorization"] == "MC unit-access-key:" + expected
+    assert headers["x-mc-app-id"] == "unit-app-id"
+    assert headers["x-mc-req-id"] != second["headers"]["x-mc-req-id"]
+    assert expected in recorder.secrets and headers["Authorization"] in recorder.secrets
+
+
+def test_tls_verification_is_an_explicit_bundle_so_env_cannot_override(make_client):
+    client, session = make_client([response(body=envelope())])
+    client.call("/api/x")
+    assert session.requests[0]["verify"] == requests.certs.where()
+    client, session = make_client([response(body=envelope())], ca_path="/etc/private-ca.pem", timeout=7)
+    client.call("/api/x")
+    assert session.requests[0]["verify"] == "/etc/private-ca.pem"
+    assert session.requests[0]["timeout"] == 7
+    client, session = make_client([response(body=envelope())], validate_certs=False, proxy="http://proxy:3128")
+    client.call("/api/x")
+    assert session.requests[0]["verify"] is False
+    assert session.requests[0]["proxies"] == {"http": "http://proxy:3128", "https": "http://proxy:3128"}
+
+
+def test_fail_entry_in_http_200_is_an_error_with_mimecast_code(make_client):
+    fail = [{"key": {"description": ""}, "errors": [{"code": "err_validation_blank", "message": "blank", "field": "description"}]}]
+    client, _session = make_client([response(body=envelope(fail=fail))])
+    with pytest.raises(MimecastError) as info:
+        client.call("/api/directory/create-group", [{"description": ""}], write=True)
+    assert info.value.code == "err_validation_blank"
+    assert "err_validation_blank: blank" in info.value.message
+    assert info.value.errors == [{"code": "err_validation_blank", "message": "blank", "field": "description", "retryable": False}]
+
+
+def test_meta_status_other_than_200_is_an_error_even_without_fail(make_client):
+    client, _session = make_client([response(body=envelope(status=500))])
+    with pytest.raises(MimecastError) as info:
+        client.call("/api/directory/find-groups")
+    assert "status 500" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "status, code, expected",
+    [
+        (401, "err_xdk_invalid_signature", "machine's clock"),
+        (403, "app_forbidden", "permissions and products"),
+        (418, "err_xdk_binding_expired", "binding has expired"),
+        (404, None, "check base_url"),
+    ],
+)
+def test_http_errors_say_what_to_check(make_client, status, code, expected):
+    body = envelope(status=status, fail=[{"errors": [{"code": code, "message": "m"}]}] if code else None)
+    client, session = make_client([response(status=status, body=body)])
+    with pytest.raises(MimecastError) as info:
+        client.call("/api/directory/find-groups")
+    assert expected in info.value.message
+    assert info.value.status == status
+    assert info.value.code == code
+    assert len(session.requests) == 1  # not retried
+
+
+def test_non_json_reply_is_quoted_briefly_and_sanitised(make_client):
+    page = "<html>\x00\x1b[31mgateway error" + "x" * 500 + "</html>"
+    client, _session = make_client([response(status=502, text=page, content_type="text/html")], max_retries=0)
+    with pytest.raises(MimecastError) as info:
+        client.call("/api/directory/create-group", [{}], write=True)
+    message = info.value.message
+    assert "HTTP 502" in message and "not JSON (text/html)" in message and "gateway error" in message
+    assert "\x00" not in message and "\x1b" not in message
+    assert len(message) < 400
+
+
+def test_non_json_200_reply_names_content_type_and_snippet(make_client):
+    client, _session = make_client([response(text="<html>login</html>", content_type="text/html")], max_retries=0)
+    with pytest.raises(MimecastError) as info:
+        client.call("/api/directory/find-groups")
+    assert "not JSON" in info.value.message and "text/html" in info.value.message
+    assert "<html>login</html>" in info.value.message
+
+
+def test_empty_400_says_an_id_may_be_malformed(make_client):
+    client, _session = make_client([response(status=400, text="")])
+    with pytest.raises(MimecastError) as info:
+        client.call("/api/directory/create-group", [{"parentId": "trunc"}], write=True)
+    assert "malformed" in info.value.message
+
+
+def test_429_is_retried_after_the_reset_header_even_for_writes(make_client, recorder):
+    limited = response(status=429, body=envelope(status=429), headers={"x-ratelimit-reset": "1500"})
+    client, session = make_client([limited, response(body=envelope([GROUP]))])
+    data, _meta = client.call("/api/directory/create-group", [{"description": "Finance"}], write=True)
+    assert data == [GROUP]
+    assert len(session.requests) == 2
+    assert 1.5 <= recorder.sleeps[0] <= 2.0
+    assert len(recorder.warnings) == 1 and "Retrying /api/directory/create-group" in recorder.warnings[0]
+
+
+def test_read_is_retried_after_server_error_and_dropped_connection(make_client, recorder):
+    client, session = make_client(
+        [
+            response(status=503, body=envelope(status=503)),
+            requests.exceptions.ConnectionError("connection reset by peer"),
+            response(body=envelope([GROUP])),
+        ]
+    )
+    data, _meta = client.call("/api/directory/find-groups")
+    assert data == [GROUP]
+    assert len(session.requests) == 3
+    assert len(recorder.warnings) == 2
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        response(status=500, body=envelope(status=500)),
+        requests.exceptions.ConnectionError("connection reset by peer"),
+        requests.exceptions.ReadTimeout("read timed out"),
+    ],
+)
+def test_write_that_may_have_run_is_not_resent_and_is_marked_uncertain(make_client, failure):
+    client, session = make_client([failure, response(body=envelope([GROUP]))])
+    with pytest.raises(MimecastError) as info:
+        client.call("/api/directory/create-group", [{"description": "Finance"}], write=True)
+    assert info.value.uncertain
+    assert len(session.requests) == 1
+
+
+def test_write_is_resent_after_a_connect_timeout_that_never_reached_the_server(make_client):
+    client, session = make_client([requests.exceptions.ConnectTimeout("connect"), response(body=envelope([GROUP]))])
+    data, _meta = client.call("/api/directory/create-group", [{"description": "Finance"}], write=True)
+    assert data == [GROUP] and len(session.requests) == 2
+
+
+def test_retries_stop_at_max_retries(make_client, recorder):
+    script = [response(status=429, body=envelope(status=429), headers={"X-RateLimit-Reset": "10"})] * 3
+    client, session = make_client(script, max_retries=2)
+    with pytest.raises(MimecastError) as info:
+        client.call("/api/directory/find-groups")
+    assert info.value.status == 429
+    assert len(session.requests) == 3 and len(recorder.sleeps) == 2
+
+
+def test_max_retries_zero_disables_retries(make_client):
+    client, session = make_client([response(status=503, body=envelope(status=503))], max_retries=0)
+    with pytest.raises(MimecastError):
+        client.call("/api/directory/find-groups")
+    assert len(session.requests) == 1
+
+
+def test_api2_fetches_one_token_and_sends_it_as_bearer(make_client, recorder):
+    token = {"access_token": "tok-123", "token_type": "Bearer", "expires_in": 1800}
+    client, session = make_client(
+        [response(body=token), response(body=envelope()), response(body=envelope())], kind="api2"
+    )
+    client.call("/api/directory/find-groups")
+    client.call("/api/directory/find-groups")
+    token_request = session.requests[0]
+    assert token_request["url"] == "https://api.example.test/oauth/token"
+    assert token_request["data"] == {
+        "grant_type": "client_credentials",
+        "client_id": "unit-client-id",
+        "client_secret": CLIENT_SECRET,
+    }
+    assert [r["headers"]["Authorization"] for r in session.requests[1:]] == ["Bearer tok-123"] * 2
+    assert "tok-123" in recorder.secrets
+
+
+def test_api2_refreshes_an_expired_token_once(make_client):
+    expired = response(status=401, body=envelope(status=401, fail=[{"errors": [{"code": "err_xdk_token_expired"}]}]))
+    client, session = make_client(
+        [
+            response(body={"access_token": "old"}),
+            expired,
+            response(body={"access_token": "new"}),
+            response(body=envelope([GROUP])),
+        ],
+        kind="api2",
+    )
+    data, _meta = client.call("/api/directory/create-group", [{"description": "Finance"}], write=True)
+    assert data == [GROUP]
+    assert session.requests[3]["headers"]["Authorization"] == "Bearer new"
+
+
+def test_api2_rejected_client_credentials_say_what_to_check(make_client):
+    client, session = make_client([response(status=401, body={"error": "invalid_client"})], kind="api2")
+    with pytest.raises(MimecastError) as info:
+        client.call("/api/directory/find-groups")
+    assert "client_id and client_secret" in info.value.message
+    assert CLIENT_SECRET not in info.value.message
+    assert len(session.requests) == 1
+
+
+def test_error_text_never_carries_a_registered_secret(make_client):
+    client, _session = make_client([response(status=400, body={"error": "bad", "error_description": "token tok-9 bad"})])
+    client.register_secret("tok-9")
+    with pytest.raises(MimecastError) as info:
+        client.call("/api/directory/find-groups")
+    assert "tok-9" not in info.value.message and "********" in info.value.message
+
+
+def test_pagination_follows_next_until_absent(make_client):
+    pages = [
+        response(body=envelope([{"folders": [1]}], pagination={"next": "p2"})),
+        response(body=envelope([{"folders": [2]}], pagination={"next": "p3", "previous": "p1"})),
+        response(body=envelope([{"folders": [3]}], pagination={"previous": "p2"})),
+    ]
+    client, session = make_client(pages)
+    entries = list(client.paginate("/api/directory/find-groups", {"query": "Fin"}))
+    assert [e["folders"] for e in entries] == [[1], [2], [3]]
+    metas = [b["meta"]["pagination"] for b in session.bodies()]
+    assert metas == [{"pageSize": 100}, {"pageSize": 100, "pageToken": "p2"}, {"pageSize": 100, "pageToken": "p3"}]
+    assert all(b["data"] == [{"query": "Fin"}] for b in session.bodies())
+
+
+def test_pagination_stops_on_a_repeated_token(make_client):
+    loop = response(body=envelope([{"folders": []}], pagination={"next": "same"}))
+    client, _session = make_client([loop, loop])
+    with pytest.raises(MimecastError) as info:
+        list(client.paginate("/api/directory/find-groups"))
+    assert "twice" in info.value.message
+
+
+def test_dns_failure_is_named(make_client):
+    error = requests.exceptions.ConnectionError("Failed to resolve: [Errno -2] Name or service not known")
+    client, _session = make_client([error])
+    with pytest.raises(MimecastError) as info:
+        client.call("/api/directory/find-groups")
+    assert "resolve" in info.value.message and "DNS" in info.value.message
+
+
+def test_tls_failure_is_named(make_client):
+    client, _session = make_client([requests.exceptions.SSLError("certificate verify failed")])
+    with pytest.raises(MimecastError) as info:
+        client.call("/api/directory/find-groups")
+    assert "TLS failure" in info.value.message and "ca_path" in info.value.message
+
+
+def test_header_lookup_is_case_insensitive_on_plain_dicts():
+    assert header({"X-RATELIMIT-RESET": "5"}, "x-ratelimit-reset") == "5"
+    assert server_wait_hint({"x-ratelimit-reset": "2500"}) == 2.5
+    assert server_wait_hint({"Retry-After": "3", "X-RateLimit-Reset": "9000"}) == 3.0
+    assert server_wait_hint({}) is None
+
+
+def test_backoff_grows_is_capped_and_jittered():
+    backoff = Backoff(base=1, cap=8)
+    delays = [backoff.delay(n) for n in range(1, 8)]
+    assert all(d <= 8 for d in delays)
+    assert 0.5 <= delays[0] <= 1 and 4 <= delays[3] <= 8
+    assert 2.0 <= backoff.delay(1, hint=2.0) <= 2.3
+    assert backoff.delay(1, hint=500) == 8
+
+
+def test_error_details_for_task_results():
+    error = MimecastError("m", status=403, code="app_forbidden", errors=[{"code": "app_forbidden"}])
+    assert error.details() == {"http_status": 403, "error_code": "app_forbidden", "errors": [{"code": "app_forbidden"}]}
+    assert json.dumps(MimecastError("plain").details()) == "{}"
