@@ -8,10 +8,12 @@ module: mimecast_group
 short_description: Manage Mimecast profile groups
 version_added: 0.1.0
 description:
-  - Creates a Mimecast profile group at the root of the directory or under a parent group, unless a group of
-    that name already exists there.
-  - The group is found by its exact name and its parent on every run, because Mimecast group names are not
-    unique across parents, searches match names partially, and group ids can change over time.
+  - Creates, renames, moves and deletes Mimecast profile groups, at the root of the directory or under a parent
+    group.
+  - Without O(id), the group is found by its exact name and its parent on every run, because Mimecast group
+    names are not unique across parents, searches match names partially, and group ids can change over time.
+  - With O(id), that exact group is managed; O(name) and O(parent) or O(parent_id) rename and move it.
+  - Groups whose source is C(ldap) come from directory synchronisation; they are never renamed, moved or deleted.
   - Works with API 1.0 keys (HMAC signatures) and API 2.0 client credentials (OAuth2 bearer tokens).
 author:
   - community.mimecast maintainers
@@ -34,15 +36,23 @@ options:
     description:
       - Name of the group (Mimecast calls it the group's C(description)). Matched exactly, case included.
       - At most 255 characters, no control characters, no leading or trailing white space.
+      - Required unless O(id) is given; with O(id) it is the new name.
     type: str
-    required: true
     aliases: [description]
+  id:
+    description:
+      - Mimecast id of the exact group to manage.
+      - With O(state=present), the group is renamed to O(name) and moved under O(parent) or O(parent_id) when
+        they differ; an id that is not the current id of any group fails.
+      - With O(state=absent), that group is deleted; an unknown id reports no change.
+    type: str
   parent:
     description:
       - Parent group as a path of group names from the root, such as V(Departments/EMEA). It is resolved on every
-        run and must exist; the module does not create missing parents.
+        run and must exist; the module does not create missing parents. V(/) means the root.
       - A group whose own name contains C(/) cannot be named in a path; use O(parent_id) for it.
-      - Mutually exclusive with O(parent_id). When neither is given the group is at the root.
+      - Mutually exclusive with O(parent_id). When neither is given the group is at the root (with O(id):
+        stays where it is).
     type: str
   parent_id:
     description:
@@ -53,15 +63,18 @@ options:
     type: str
   state:
     description:
-      - V(present) creates the group if it does not exist under that parent.
+      - V(present) creates the group if it does not exist under that parent (or, with O(id), renames and moves it).
+      - V(absent) deletes it. Nothing is sent when it does not exist. A group that still has child groups is
+        never deleted: the module fails and names them.
     type: str
-    choices: [present]
+    choices: [present, absent]
     default: present
 notes:
   - If more than one group of that name exists under that parent, the module fails, lists their ids, and
-    changes nothing.
+    changes nothing. Renaming or moving a group where one of the new name already exists fails too.
   - A group at the root has a non-empty RV(group.parent_id) (the id of Mimecast's invisible root).
 seealso:
+  - module: community.mimecast.mimecast_group_info
   - name: Mimecast API - Create Group
     description: The API endpoint this module calls to create a group.
     link: https://integrations.mimecast.com/documentation/endpoint-reference/directory/create-group/
@@ -91,6 +104,18 @@ EXAMPLES = r"""
         name: Finance
         parent: Departments/EMEA
 
+- name: Rename a group and move it under Departments/EMEA
+  community.mimecast.mimecast_group:
+    id: "{{ contractors.group.id }}"
+    name: EMEA Contractors
+    parent: Departments/EMEA
+
+- name: Delete a group that has no child groups
+  community.mimecast.mimecast_group:
+    name: Contractors
+    parent: Departments
+    state: absent
+
 - name: Create a group under a parent given by id
   community.mimecast.mimecast_group:
     name: Contractors
@@ -103,6 +128,7 @@ RETURN = r"""
 group:
   description:
     - The group's facts after the task. In check mode a group that would be created has RV(group.id) V(null).
+    - With O(state=absent), the facts of the group that was (or would be) deleted; empty when there was none.
   returned: success
   type: dict
   contains:
@@ -142,7 +168,10 @@ from ansible_collections.community.mimecast.plugins.module_utils.client import M
 from ansible_collections.community.mimecast.plugins.module_utils.groups import (
     GroupDirectory,
     GroupError,
+    ensure_absent,
+    ensure_by_id,
     ensure_present,
+    validate_id,
     validate_target,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
@@ -151,35 +180,42 @@ from ansible_collections.community.mimecast.plugins.module_utils.module import M
 def main():
     module = MimecastModule(
         argument_spec=dict(
-            name=dict(type="str", required=True, aliases=["description"]),
+            name=dict(type="str", aliases=["description"]),
+            id=dict(type="str"),
             parent=dict(type="str"),
             parent_id=dict(type="str"),
-            state=dict(type="str", default="present", choices=["present"]),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         mutually_exclusive=[("parent", "parent_id")],
+        required_one_of=[("name", "id")],
         supports_check_mode=True,
     )
     params = module.params
+    group_id, state = params["id"], params["state"]
     try:
         validate_target(params["name"], params["parent"], params["parent_id"])
+        if group_id is not None:
+            validate_id(group_id, "id")
+            if state == "absent" and any(params[k] is not None for k in ("name", "parent", "parent_id")):
+                raise GroupError("state=absent with id deletes that group: name, parent and parent_id are not used")
     except GroupError as exc:
         module.fail_json(msg=str(exc))
-    client = module.client()  # fails on bad connection options, still before any request
+    directory = GroupDirectory(module.client())  # bad connection options fail here, still before any request
 
+    target = dict(name=params["name"], parent=params["parent"], parent_id=params["parent_id"], check_mode=module.check_mode)
     try:
-        changed, before, after = ensure_present(
-            directory=GroupDirectory(client),
-            name=params["name"],
-            parent=params["parent"],
-            parent_id=params["parent_id"],
-            check_mode=module.check_mode,
-        )
+        if group_id is not None:
+            changed, before, after = ensure_by_id(directory, group_id, state=state, **target)
+        elif state == "absent":
+            changed, before, after = ensure_absent(directory, **target)
+        else:
+            changed, before, after = ensure_present(directory, **target)
     except (MimecastError, GroupError) as exc:
         module.fail_from(exc)
 
-    result = dict(changed=changed, group=after)
+    result = dict(changed=changed, group=(after if state == "present" else before) or {})
     if module._diff:
-        result["diff"] = dict(before=before or {}, after=after)
+        result["diff"] = dict(before=before or {}, after=after or {})
     module.exit_json(**result)
 
 

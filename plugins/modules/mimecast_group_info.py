@@ -1,0 +1,164 @@
+#!/usr/bin/python
+# Copyright (c) community.mimecast contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r"""
+module: mimecast_group_info
+short_description: List Mimecast profile groups
+version_added: 0.1.0
+description:
+  - Lists Mimecast profile groups with their facts and their path of names from the root.
+  - Filters combine; with none, every group is listed.
+author:
+  - community.mimecast maintainers
+extends_documentation_fragment:
+  - community.mimecast.mimecast
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: This module never changes anything.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: N/A
+    details: This module never changes anything.
+  action_group:
+    description: Use C(group/community.mimecast.mimecast) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - community.mimecast.mimecast
+options:
+  name:
+    description:
+      - Only groups with exactly this name, case included.
+    type: str
+  query:
+    description:
+      - Only groups whose name contains this text, ignoring case (the API's own search).
+    type: str
+  parent:
+    description:
+      - Only direct children of the group at this path of names from the root, such as V(Departments/EMEA);
+        V(/) means groups at the root. A parent that does not exist has no children.
+      - Mutually exclusive with O(parent_id).
+    type: str
+  parent_id:
+    description:
+      - Only direct children of the group with this Mimecast id.
+      - Mutually exclusive with O(parent).
+    type: str
+  source:
+    description:
+      - Only groups from this source.
+    type: str
+    choices: [cloud, ldap]
+seealso:
+  - module: community.mimecast.mimecast_group
+"""
+
+EXAMPLES = r"""
+- name: List every group
+  community.mimecast.mimecast_group_info:
+  register: all_groups
+
+- name: Find the groups called Finance, wherever they are
+  community.mimecast.mimecast_group_info:
+    name: Finance
+  register: finance
+
+- name: Show where they are
+  ansible.builtin.debug:
+    msg: "{{ finance.groups | map(attribute='path') | list }}"
+
+- name: List the groups directly under Departments/EMEA that are synchronised from the directory
+  community.mimecast.mimecast_group_info:
+    parent: Departments/EMEA
+    source: ldap
+"""
+
+RETURN = r"""
+groups:
+  description: The groups that pass every filter, in the order Mimecast lists them.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Mimecast id of the group. Ids are opaque and can change over time.
+      type: str
+      sample: eNo1jk0LgjAAhv9KbPpVaLJKrP4A4jWcBsu
+    name:
+      description: Name of the group.
+      type: str
+      sample: Finance
+    description:
+      description: Name of the group, under the API's own word for it.
+      type: str
+      sample: Finance
+    parent_id:
+      description: Mimecast id of the parent group. Never empty, also at the root.
+      type: str
+      sample: eNoVjr0OgjAYAN
+    path:
+      description:
+        - Names from the root down to the group, joined by C(/).
+        - V(null) if the chain of parents cannot be followed in what Mimecast returned.
+      type: str
+      sample: Departments/EMEA/Finance
+    source:
+      description: Where the group comes from, V(cloud) or V(ldap) (directory synchronisation).
+      type: str
+      sample: cloud
+    folder_count:
+      description: Number of child groups.
+      type: int
+      sample: 0
+    user_count:
+      description: Number of members.
+      type: int
+      sample: 0
+"""
+
+from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError
+from ansible_collections.community.mimecast.plugins.module_utils.groups import (
+    GroupDirectory,
+    GroupError,
+    list_groups,
+    split_path,
+    validate_id,
+)
+from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
+
+
+def main():
+    module = MimecastModule(
+        argument_spec=dict(
+            name=dict(type="str"),
+            query=dict(type="str"),
+            parent=dict(type="str"),
+            parent_id=dict(type="str"),
+            source=dict(type="str", choices=["cloud", "ldap"]),
+        ),
+        mutually_exclusive=[("parent", "parent_id")],
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        if params["parent"] is not None:
+            split_path(params["parent"])
+        if params["parent_id"] is not None:
+            validate_id(params["parent_id"], "parent_id")
+    except GroupError as exc:
+        module.fail_json(msg=str(exc))
+    directory = GroupDirectory(module.client())
+
+    try:
+        groups = list_groups(directory, **dict((k, params[k]) for k in ("name", "query", "parent", "parent_id", "source")))
+    except (MimecastError, GroupError) as exc:
+        module.fail_from(exc)
+    module.exit_json(changed=False, groups=groups)
+
+
+if __name__ == "__main__":
+    main()
