@@ -339,6 +339,7 @@ class MimecastClient:
         looks the object up before trying again, so nothing is ever created twice.
         """
         attempt = 0
+        refreshed = False
         while True:
             failure = None
             hint = None
@@ -351,9 +352,10 @@ class MimecastClient:
                     hint = server_wait_hint(response.headers)
                     failure = self._status_error(response, path, self._json_or_empty(response))
                 elif response.status_code == 401 and self.auth.kind == "api2" and path != TOKEN_PATH:
-                    # An expired or revoked token was not executed: fetch a new one and send again, once.
-                    if attempt == 0 and self.auth.refresh(self):
-                        attempt += 1
+                    # An expired or revoked token was not executed: fetch a new one and send again, once per
+                    # call (a token may expire during a long rate-limit wait, so not only on the first try).
+                    if not refreshed and self.auth.refresh(self):
+                        refreshed = True
                         self.wait_before_retry(path, "the bearer token was refused; fetching a new one", delay=0)
                         continue
                     return response

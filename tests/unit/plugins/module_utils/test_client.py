@@ -303,3 +303,16 @@ def test_error_details_for_task_results():
     error = MimecastError("m", status=403, code="app_forbidden", errors=[{"code": "app_forbidden"}])
     assert error.details() == {"http_status": 403, "error_code": "app_forbidden", "errors": [{"code": "app_forbidden"}]}
     assert json.dumps(MimecastError("plain").details()) == "{}"
+
+
+def test_api2_refreshes_a_token_that_expired_during_a_rate_limit_wait(make_client):
+    limited = response(status=429, body=envelope(status=429), headers={"X-RateLimit-Reset": "10"})
+    expired = response(status=401, body=envelope(status=401, fail=[{"errors": [{"code": "err_xdk_token_expired"}]}]))
+    client, session = make_client(
+        [response(body={"access_token": "old"}), limited, limited, expired, response(body={"access_token": "new"}),
+         response(body=envelope([GROUP]))],
+        kind="api2",
+    )
+    data, _meta = client.call("/api/directory/find-groups")
+    assert data == [GROUP]
+    assert session.requests[-1]["headers"]["Authorization"] == "Bearer new"
