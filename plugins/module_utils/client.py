@@ -56,7 +56,7 @@ class MimecastError(Exception):
     """
 
     def __init__(self, message, status=None, code=None, errors=None, retryable=False, uncertain=False):
-        super(MimecastError, self).__init__(message)
+        super().__init__(message)
         self.message = message
         self.status = status
         self.code = code
@@ -215,30 +215,36 @@ class MimecastClient:
             raise MimecastError(
                 "TLS failure talking to %s: %s. Check the certificate chain, ca_path, or validate_certs."
                 % (self.base_url, self._reason(exc))
-            )
+            ) from None
         except requests.exceptions.ConnectTimeout:
             raise MimecastError(
-                "Timed out after %ss connecting to %s: check base_url, proxy and network." % (self.timeout, self.base_url),
+                "Timed out after %ss connecting to %s: check base_url, proxy and network."
+                % (self.timeout, self.base_url),
                 retryable=True,
-            )
+            ) from None
         except requests.exceptions.ReadTimeout:
             raise MimecastError(
-                "Timed out after %ss waiting for %s%s; raise timeout if the API is slow." % (self.timeout, self.base_url, path),
+                "Timed out after %ss waiting for %s%s; raise timeout if the API is slow."
+                % (self.timeout, self.base_url, path),
                 retryable=True,
                 uncertain=True,
-            )
+            ) from None
         except requests.exceptions.ProxyError as exc:
-            raise MimecastError("Proxy failure reaching %s: %s" % (self.base_url, self._reason(exc)), retryable=True)
+            raise MimecastError(
+                "Proxy failure reaching %s: %s" % (self.base_url, self._reason(exc)), retryable=True
+            ) from None
         except requests.exceptions.ConnectionError as exc:
             reason = self._reason(exc)
             if "Name or service not known" in reason or "getaddrinfo" in reason or "nodename nor servname" in reason:
-                raise MimecastError("Could not resolve the host of %s: check base_url and DNS." % self.base_url)
+                raise MimecastError(
+                    "Could not resolve the host of %s: check base_url and DNS." % self.base_url
+                ) from None
             # A connection that breaks after the request was sent may have executed it.
             raise MimecastError(
                 "Connection to %s failed: %s" % (self.base_url, reason), retryable=True, uncertain=True
-            )
+            ) from None
         except requests.exceptions.RequestException as exc:
-            raise MimecastError("Request to %s%s failed: %s" % (self.base_url, path, self._reason(exc)))
+            raise MimecastError("Request to %s%s failed: %s" % (self.base_url, path, self._reason(exc))) from None
 
     def _reason(self, exc):
         # The innermost reason is the useful one; requests wraps urllib3's wrapping of the socket error.
@@ -282,15 +288,20 @@ class MimecastClient:
                     "Mimecast refused the request to %s with an empty HTTP 400: an id may be malformed or "
                     "truncated." % path,
                     status=400,
-                )
+                ) from None
             raise MimecastError(
                 "Mimecast answered %s with HTTP %s and a body that is not JSON (%s): %s"
-                % (path, response.status_code, response.headers.get("Content-Type", "no content type"), self._snippet(response)),
+                % (
+                    path,
+                    response.status_code,
+                    response.headers.get("Content-Type", "no content type"),
+                    self._snippet(response),
+                ),
                 status=response.status_code,
                 # A gateway page in place of the API's answer says nothing about whether the call ran.
                 retryable=response.status_code == 200 or response.status_code >= 500,
                 uncertain=response.status_code == 200 or response.status_code >= 500,
-            )
+            ) from None
         if not isinstance(body, dict):
             raise MimecastError(
                 "Mimecast answered %s with JSON that is not an object: %s" % (path, self._snippet(response)),
@@ -434,7 +445,8 @@ class MimecastClient:
         status = (reply.get("meta") or {}).get("status", 200)
         if errors or status != 200:
             raise MimecastError(
-                "Mimecast refused %s (status %s): %s" % (path, status, self.redact(_describe(errors) or "no error given")),
+                "Mimecast refused %s (status %s): %s"
+                % (path, status, self.redact(_describe(errors) or "no error given")),
                 status=status,
                 code=errors[0]["code"] if errors else None,
                 errors=errors,
@@ -450,8 +462,7 @@ class MimecastClient:
             if token:
                 pagination["pageToken"] = token
             data, meta = self.call(path, [item or {}], meta={"pagination": pagination})
-            for entry in data:
-                yield entry
+            yield from data
             token = (meta.get("pagination") or {}).get("next")
             if not token:
                 return

@@ -257,7 +257,9 @@ class GroupDirectory:
                 if not exc.uncertain or attempt >= self.client.max_retries:
                     raise
                 attempt += 1
-                self.client.wait_before_retry(path, "%s; reading the directory before trying again" % exc.message, attempt)
+                self.client.wait_before_retry(
+                    path, "%s; reading the directory before trying again" % exc.message, attempt
+                )
                 self.forget()
                 done = confirm()
                 if done is not None:
@@ -382,7 +384,12 @@ def _delete(directory, group, check_mode, relocate):
         raise GroupError(
             "group %r (%s) has %d child group(s) (%s): delete or move them first; child groups are never "
             "deleted implicitly"
-            % (group["name"], group["id"], len(children) or group["folder_count"], ", ".join(g["name"] for g in children))
+            % (
+                group["name"],
+                group["id"],
+                len(children) or group["folder_count"],
+                ", ".join(g["name"] for g in children),
+            )
         )
     if not check_mode:
         directory.delete(group, relocate)
@@ -390,7 +397,7 @@ def _delete(directory, group, check_mode, relocate):
 
 
 def ensure_by_id(directory, group_id, state="present", name=None, parent=None, parent_id=None, check_mode=False):
-    """Manage the exact group ``group_id``: rename and/or move it, or delete it. Returns ``(changed, before, after)``."""
+    """Manage the exact group ``group_id``: rename, move or delete it; return ``(changed, before, after)``."""
     group = directory.get(group_id)
     if state == "absent":
         if group is None:
@@ -418,7 +425,9 @@ def ensure_by_id(directory, group_id, state="present", name=None, parent=None, p
     _refuse_ldap(group, "renamed or moved")
     target_parent = wanted_parent if move else group["parent_id"]
     clash = [
-        g for g in directory.listing() if g["name"] == wanted_name and g["parent_id"] == target_parent and g["id"] != group["id"]
+        g
+        for g in directory.listing()
+        if g["name"] == wanted_name and g["parent_id"] == target_parent and g["id"] != group["id"]
     ]
     if clash:
         raise GroupError(

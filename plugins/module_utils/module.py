@@ -118,9 +118,9 @@ def validate_base_url(base_url, kind):
             % parts.hostname
         )
     try:
-        parts.port
+        parts.port  # noqa: B018 - reading it is the check: urlsplit raises on a bad port
     except ValueError:
-        raise ConnectionOptionsError("base_url has an invalid port: %r" % base_url)
+        raise ConnectionOptionsError("base_url has an invalid port: %r" % base_url) from None
     return base_url.rstrip("/")
 
 
@@ -139,7 +139,7 @@ class MimecastModule(AnsibleModule):
     def __init__(self, argument_spec=None, **kwargs):
         spec = connection_argument_spec()
         spec.update(argument_spec or {})
-        super(MimecastModule, self).__init__(argument_spec=spec, **kwargs)
+        super().__init__(argument_spec=spec, **kwargs)
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         self._client = None
@@ -188,4 +188,3 @@ class MimecastModule(AnsibleModule):
             result.update(exc.details())
             self.fail_json(msg=exc.message, **result)
         self.fail_json(msg=str(exc), **result)
-

@@ -23,7 +23,7 @@ def decode_secret_key(secret_key):
     try:
         raw = base64.b64decode(secret_key.strip().encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
-        raise ValueError("secret_key is not valid base64: copy it exactly as Mimecast issued it")
+        raise ValueError("secret_key is not valid base64: copy it exactly as Mimecast issued it") from None
     if not raw:
         raise ValueError("secret_key decodes to nothing: copy it exactly as Mimecast issued it")
     return raw

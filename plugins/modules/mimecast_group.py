@@ -202,7 +202,9 @@ def main():
         module.fail_json(msg=str(exc))
     directory = GroupDirectory(module.client())  # bad connection options fail here, still before any request
 
-    target = dict(name=params["name"], parent=params["parent"], parent_id=params["parent_id"], check_mode=module.check_mode)
+    target = dict(
+        name=params["name"], parent=params["parent"], parent_id=params["parent_id"], check_mode=module.check_mode
+    )
     try:
         if group_id is not None:
             changed, before, after = ensure_by_id(directory, group_id, state=state, **target)

@@ -154,7 +154,9 @@ def main():
     directory = GroupDirectory(module.client())
 
     try:
-        groups = list_groups(directory, **dict((k, params[k]) for k in ("name", "query", "parent", "parent_id", "source")))
+        groups = list_groups(
+            directory, **dict((k, params[k]) for k in ("name", "query", "parent", "parent_id", "source"))
+        )
     except (MimecastError, GroupError) as exc:
         module.fail_from(exc)
     module.exit_json(changed=False, groups=groups)

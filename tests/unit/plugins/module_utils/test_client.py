@@ -12,7 +12,6 @@ import requests
 
 from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError
 from ansible_collections.community.mimecast.plugins.module_utils.retry import Backoff, header, server_wait_hint
-
 from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import (
     APP_KEY,
     CLIENT_SECRET,
@@ -71,13 +70,20 @@ def test_tls_verification_is_an_explicit_bundle_so_env_cannot_override(make_clie
 
 
 def test_fail_entry_in_http_200_is_an_error_with_mimecast_code(make_client):
-    fail = [{"key": {"description": ""}, "errors": [{"code": "err_validation_blank", "message": "blank", "field": "description"}]}]
+    fail = [
+        {
+            "key": {"description": ""},
+            "errors": [{"code": "err_validation_blank", "message": "blank", "field": "description"}],
+        }
+    ]
     client, _session = make_client([response(body=envelope(fail=fail))])
     with pytest.raises(MimecastError) as info:
         client.call("/api/directory/create-group", [{"description": ""}], write=True)
     assert info.value.code == "err_validation_blank"
     assert "err_validation_blank: blank" in info.value.message
-    assert info.value.errors == [{"code": "err_validation_blank", "message": "blank", "field": "description", "retryable": False}]
+    assert info.value.errors == [
+        {"code": "err_validation_blank", "message": "blank", "field": "description", "retryable": False}
+    ]
 
 
 def test_meta_status_other_than_200_is_an_error_even_without_fail(make_client):
@@ -239,7 +245,9 @@ def test_api2_rejected_client_credentials_say_what_to_check(make_client):
 
 
 def test_error_text_never_carries_a_registered_secret(make_client):
-    client, _session = make_client([response(status=400, body={"error": "bad", "error_description": "token tok-9 bad"})])
+    client, _session = make_client(
+        [response(status=400, body={"error": "bad", "error_description": "token tok-9 bad"})]
+    )
     client.register_secret("tok-9")
     with pytest.raises(MimecastError) as info:
         client.call("/api/directory/find-groups")
@@ -309,8 +317,14 @@ def test_api2_refreshes_a_token_that_expired_during_a_rate_limit_wait(make_clien
     limited = response(status=429, body=envelope(status=429), headers={"X-RateLimit-Reset": "10"})
     expired = response(status=401, body=envelope(status=401, fail=[{"errors": [{"code": "err_xdk_token_expired"}]}]))
     client, session = make_client(
-        [response(body={"access_token": "old"}), limited, limited, expired, response(body={"access_token": "new"}),
-         response(body=envelope([GROUP]))],
+        [
+            response(body={"access_token": "old"}),
+            limited,
+            limited,
+            expired,
+            response(body={"access_token": "new"}),
+            response(body=envelope([GROUP])),
+        ],
         kind="api2",
     )
     data, _meta = client.call("/api/directory/find-groups")

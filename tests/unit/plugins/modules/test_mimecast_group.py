@@ -74,7 +74,10 @@ def no_network(monkeypatch):
         ({"name": "A"}, "No Mimecast credentials"),
         (dict(API1, name="A", client_id="cid", client_secret="s", base_url="https://eu-api.mimecast.com"), "not both"),
         (dict(API2, name="A", client_secret=None), "missing client_secret"),
-        ({"name": "A", "access_key": "ak", "secret_key": SECRET_KEY, "base_url": "https://x"}, "missing app_id, app_key"),
+        (
+            {"name": "A", "access_key": "ak", "secret_key": SECRET_KEY, "base_url": "https://x"},
+            "missing app_id, app_key",
+        ),
         (dict(API1, name="A"), "base_url is required with API 1.0 keys"),
         (dict(API1, name="A", base_url="https://eu-api.mimecast.com", secret_key="***"), "not valid base64"),
         (dict(API2, name="A", base_url="http://api.example.com"), "plain http"),
@@ -127,7 +130,14 @@ def test_api1_keys_create_a_group_and_return_its_facts(capsys, monkeypatch):
             "meta": {"status": 200},
             "fail": [],
             "data": [
-                {"id": "g1", "description": "Finance", "parentId": "r", "source": "cloud", "folderCount": 0, "userCount": 0}
+                {
+                    "id": "g1",
+                    "description": "Finance",
+                    "parentId": "r",
+                    "source": "cloud",
+                    "folderCount": 0,
+                    "userCount": 0,
+                }
             ],
         },
     ]
@@ -141,7 +151,9 @@ def test_api1_keys_create_a_group_and_return_its_facts(capsys, monkeypatch):
         return reply
 
     monkeypatch.setattr(requests.Session, "post", post)
-    code, result = run_module(capsys, dict(API1, name="Finance", base_url="https://eu-api.mimecast.com", _ansible_diff=True))
+    code, result = run_module(
+        capsys, dict(API1, name="Finance", base_url="https://eu-api.mimecast.com", _ansible_diff=True)
+    )
     assert code == 0 and result["changed"]
     assert result["group"] == {
         "id": "g1",
