@@ -214,31 +214,33 @@ class GroupDirectory:
     def locate(self, name, parent=None, parent_id=None):
         """Find where the group ``name`` belongs (under ``parent`` path, ``parent_id``, or the root) and what is there.
 
-        Uses the fewest calls the API allows: one name search when it settles the question, the full
-        listing (once) when root-ness or a path has to be known.
+        Uses the fewest calls the API allows. At the root or under a path, the full listing is needed anyway
+        (only it tells root-ness), and it answers the name too: a name search first would be one call more.
+        Under a ``parent_id``, a name search settles it unless the name also exists elsewhere.
         """
+        if parent_id:
+            return self._locate_under_id(name, parent_id)
         if parent and split_path(parent):
             parent_group = self.resolve_path(parent)
-            matches = [g for g in self.named(name) if g["parent_id"] == parent_group["id"]]
+            matches = [g for g in self.listing() if g["name"] == name and g["parent_id"] == parent_group["id"]]
             return Location(parent_group["id"], parent_group, matches)
+        return Location(None, None, [g for g in self.listing() if g["name"] == name and self.is_root(g)])
+
+    def _locate_under_id(self, name, parent_id):
         same_name = self.named(name)
-        if parent_id:
-            matches = [g for g in same_name if g["parent_id"] == parent_id]
-            if matches or not same_name:
-                return Location(parent_id, None, matches)
-            # Same-name groups stand elsewhere. If parent_id were an older id string of their parent,
-            # creating now would duplicate the group: only go ahead for an id that is current.
-            parent_group = self.get(parent_id)
-            if parent_group is None:
-                raise GroupError(
-                    "parent_id %r is not the current id of any group, and groups named %r exist elsewhere "
-                    "(ids: %s). Mimecast ids can change over time: use parent (a path of names) or a current id."
-                    % (parent_id, name, ", ".join(g["id"] for g in same_name))
-                )
-            return Location(parent_id, parent_group, [])
-        if not same_name:
-            return Location(None, None, [])
-        return Location(None, None, [g for g in same_name if self.is_root(g)])
+        matches = [g for g in same_name if g["parent_id"] == parent_id]
+        if matches or not same_name:
+            return Location(parent_id, None, matches)
+        # Same-name groups stand elsewhere. If parent_id were an older id string of their parent,
+        # creating now would duplicate the group: only go ahead for an id that is current.
+        parent_group = self.get(parent_id)
+        if parent_group is None:
+            raise GroupError(
+                "parent_id %r is not the current id of any group, and groups named %r exist elsewhere "
+                "(ids: %s). Mimecast ids can change over time: use parent (a path of names) or a current id."
+                % (parent_id, name, ", ".join(g["id"] for g in same_name))
+            )
+        return Location(parent_id, parent_group, [])
 
     # -- writing -----------------------------------------------------------------------------------
 

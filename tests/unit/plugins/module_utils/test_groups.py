@@ -72,11 +72,17 @@ def creates(api):
     return [c for c in api.calls if c[0] == "create"]
 
 
-def test_missing_root_group_is_created_after_one_search(api):
+def test_missing_root_group_is_created_after_one_listing(api):
     changed, before, after = present(api, "Finance")
     assert changed and before is None
     assert after["name"] == "Finance" and after["parent_id"] == ROOT
-    assert api.calls == [("find", "finance"), ("create", "Finance")]
+    assert api.calls == [("find", ""), ("create", "Finance")]
+
+
+def test_existing_root_group_costs_only_the_listing(api):
+    api.add("Finance")
+    present(api, "Finance")
+    assert api.calls == [("find", "")]
 
 
 def test_existing_root_group_is_found_and_nothing_is_written(api):
