@@ -55,7 +55,7 @@ class MimecastError(Exception):
     request timed out, or the server failed part-way): callers must look the object up before retrying.
     """
 
-    def __init__(self, message, status=None, code=None, errors=None, retryable=False, uncertain=False):
+    def __init__(self, message, status=None, code=None, errors=None, retryable=False, uncertain=False, wait_hint=None):
         super().__init__(message)
         self.message = message
         self.status = status
@@ -63,6 +63,7 @@ class MimecastError(Exception):
         self.errors = errors or []
         self.retryable = retryable
         self.uncertain = uncertain
+        self.wait_hint = wait_hint  # seconds the server asked to wait before a retry, when it said
 
     def details(self):
         """Return the facts worth adding to a failed task's result."""
@@ -262,7 +263,14 @@ class MimecastClient:
     def fetch_token(self, client_id, client_secret):
         """Get an API 2.0 bearer token with the client-credentials grant."""
         form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
-        response = self._with_retries(TOKEN_PATH, lambda: self._http(TOKEN_PATH, data=form), write=False)
+        body = self._exchange(TOKEN_PATH, lambda: self._http(TOKEN_PATH, data=form), self._token_reply, write=False)
+        token = body["access_token"]
+        self.register_secret(token)
+        return token
+
+    def _token_reply(self, response):
+        if response.status_code == 429 or response.status_code >= 500:
+            raise self._status_error(response, TOKEN_PATH, self._json_or_empty(response))
         body = self._json(response, TOKEN_PATH)
         if response.status_code in (400, 401) or (response.status_code == 200 and not body.get("access_token")):
             error = body.get("error") or "error"
@@ -274,9 +282,31 @@ class MimecastClient:
             )
         if response.status_code != 200:
             raise self._status_error(response, TOKEN_PATH, body)
-        token = body["access_token"]
-        self.register_secret(token)
-        return token
+        return body
+
+    def _api_reply(self, path, response):
+        """Return the JSON body of a successful API reply; raise MimecastError for every kind of failure."""
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise self._status_error(response, path, self._json_or_empty(response))
+        body = self._json(response, path)
+        if status != 200:
+            raise self._status_error(response, path, body)
+        errors = _errors_of(body)
+        meta_status = (body.get("meta") or {}).get("status", 200)
+        if errors or meta_status != 200:
+            # Mimecast marks failures worth retrying; whether a write ran before one is not said.
+            transient = meta_status >= 500 or bool(errors and all(e["retryable"] for e in errors))
+            raise MimecastError(
+                "Mimecast refused %s (status %s): %s"
+                % (path, meta_status, self.redact(_describe(errors) or "no error given")),
+                status=meta_status,
+                code=errors[0]["code"] if errors else None,
+                errors=errors,
+                retryable=transient,
+                uncertain=transient,
+            )
+        return body
 
     def _json(self, response, path):
         try:
@@ -341,46 +371,8 @@ class MimecastClient:
             errors=errors,
             retryable=status == 429 or status >= 500,
             uncertain=status >= 500,
+            wait_hint=server_wait_hint(response.headers) if status == 429 else None,
         )
-
-    def _with_retries(self, path, send, write):
-        """Send with retries: 429 always (Mimecast did not execute it); other transient failures only for reads.
-
-        A write that failed in a way that may have executed is raised with ``uncertain`` set: the caller
-        looks the object up before trying again, so nothing is ever created twice.
-        """
-        attempt = 0
-        refreshed = False
-        while True:
-            failure = None
-            hint = None
-            try:
-                response = send()
-            except MimecastError as exc:
-                failure = exc
-            else:
-                if response.status_code == 429:
-                    hint = server_wait_hint(response.headers)
-                    failure = self._status_error(response, path, self._json_or_empty(response))
-                elif response.status_code == 401 and self.auth.kind == "api2" and path != TOKEN_PATH:
-                    # An expired or revoked token was not executed: fetch a new one and send again, once per
-                    # call (a token may expire during a long rate-limit wait, so not only on the first try).
-                    if not refreshed and self.auth.refresh(self):
-                        refreshed = True
-                        self.wait_before_retry(path, "the bearer token was refused; fetching a new one", delay=0)
-                        continue
-                    return response
-                elif response.status_code >= 500 or self._is_non_json_200(response):
-                    failure = self._status_or_body_error(response, path)
-                else:
-                    return response
-            # 429 was not executed, so it is safe even for writes; otherwise a write is re-sent only when the
-            # failure proves it never ran (a connect timeout, say), never after one that may have run.
-            retry_safe = failure.status == 429 or (failure.retryable and not (write and failure.uncertain))
-            if not retry_safe or attempt >= self.max_retries:
-                raise failure
-            attempt += 1
-            self.wait_before_retry(path, failure.message, attempt=attempt, hint=hint)
 
     def _json_or_empty(self, response):
         try:
@@ -389,23 +381,31 @@ class MimecastClient:
             return {}
         return body if isinstance(body, dict) else {}
 
-    def _is_non_json_200(self, response):
-        if response.status_code != 200:
-            return False
-        try:
-            response.json()
-        except ValueError:
-            return True
-        return False
+    def _exchange(self, path, send, parse, write):
+        """Send and parse, retrying what is safe to retry: the one retry loop of the collection.
 
-    def _status_or_body_error(self, response, path):
-        if response.status_code >= 500:
-            return self._status_error(response, path, self._json_or_empty(response))
-        try:
-            self._json(response, path)
-        except MimecastError as exc:
-            return exc
-        return MimecastError("Unexpected reply from %s" % path, status=response.status_code)  # pragma: no cover
+        * 429: Mimecast did not execute the call, so it is retried after the wait Mimecast asks for, writes too.
+        * A refused bearer token (API 2.0): not executed either; a new token is fetched and the call sent again.
+        * Server errors, dropped connections, timeouts, gateway pages: reads are retried with backoff. A write
+          is re-sent only when the failure proves it never left (a connect timeout); otherwise it is raised
+          with ``uncertain`` set, and the caller looks the object up before trying again.
+        """
+        attempt = 0
+        while True:
+            try:
+                return parse(send())
+            except MimecastError as failure:
+                token_refused = failure.status == 401 and path != TOKEN_PATH and self.auth.kind == "api2"
+                safe = failure.status == 429 or (failure.retryable and not (write and failure.uncertain))
+                if attempt >= self.max_retries or not (safe or token_refused):
+                    raise
+                attempt += 1
+                if token_refused:
+                    if not self.auth.refresh(self):
+                        raise
+                    self.wait_before_retry(path, "the bearer token was refused; fetching a new one", delay=0)
+                else:
+                    self.wait_before_retry(path, failure.message, attempt=attempt, hint=failure.wait_hint)
 
     def wait_before_retry(self, path, reason, attempt=1, hint=None, delay=None):
         """Report a retry as a warning and wait for it: the one place every retry is paced."""
@@ -437,20 +437,7 @@ class MimecastClient:
             headers.update(self.auth.headers(self, path))
             return self._http(path, data=payload, headers=headers)
 
-        response = self._with_retries(path, send, write)
-        reply = self._json(response, path)
-        if response.status_code != 200:
-            raise self._status_error(response, path, reply)
-        errors = _errors_of(reply)
-        status = (reply.get("meta") or {}).get("status", 200)
-        if errors or status != 200:
-            raise MimecastError(
-                "Mimecast refused %s (status %s): %s"
-                % (path, status, self.redact(_describe(errors) or "no error given")),
-                status=status,
-                code=errors[0]["code"] if errors else None,
-                errors=errors,
-            )
+        reply = self._exchange(path, send, lambda response: self._api_reply(path, response), write)
         return reply.get("data") or [], reply.get("meta") or {}
 
     def paginate(self, path, item=None, page_size=MAX_PAGE_SIZE):

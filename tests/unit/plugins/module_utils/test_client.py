@@ -87,10 +87,27 @@ def test_fail_entry_in_http_200_is_an_error_with_mimecast_code(make_client):
 
 
 def test_meta_status_other_than_200_is_an_error_even_without_fail(make_client):
-    client, _session = make_client([response(body=envelope(status=500))])
+    client, session = make_client([response(body=envelope(status=400))])
     with pytest.raises(MimecastError) as info:
         client.call("/api/directory/find-groups")
-    assert "status 500" in info.value.message
+    assert "status 400" in info.value.message
+    assert len(session.requests) == 1  # not transient: not retried
+
+
+def test_retryable_fail_in_http_200_is_retried_for_reads(make_client, recorder):
+    transient = envelope(status=500, fail=[{"errors": [{"code": "err_internal", "message": "m", "retryable": True}]}])
+    client, session = make_client([response(body=transient), response(body=envelope([GROUP]))])
+    data, _meta = client.call("/api/directory/find-groups")
+    assert data == [GROUP] and len(session.requests) == 2 and len(recorder.warnings) == 1
+
+
+def test_retryable_fail_in_http_200_leaves_a_write_uncertain(make_client):
+    transient = envelope(status=500, fail=[{"errors": [{"code": "err_internal", "message": "m", "retryable": True}]}])
+    client, session = make_client([response(body=transient)])
+    with pytest.raises(MimecastError) as info:
+        client.call("/api/directory/create-group", [{"description": "Finance"}], write=True)
+    assert info.value.uncertain and info.value.code == "err_internal"
+    assert len(session.requests) == 1
 
 
 @pytest.mark.parametrize(
