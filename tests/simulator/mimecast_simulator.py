@@ -318,6 +318,10 @@ class SimulatorState:
         self._base_config = base
         # Signs page tokens so a forged or mangled token is detected.
         self._page_token_key = secrets.token_bytes(16)
+        # Every value derived from a secret that crossed the wire (tokens issued or presented, signatures
+        # and Authorization values presented), so tests can prove none leaks into output. It outlives
+        # /_sim/reset, since leak checks span scenarios that reset; DELETE /_sim/derived-secrets clears it.
+        self._derived_secrets: set[str] = set()
         self.reset()
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -507,11 +511,25 @@ class SimulatorState:
                 self.stats["rejected"] += 1
                 return Reply(401, {"error": "invalid_client", "error_description": "client authentication failed"})
             token = secrets.token_urlsafe(32)
+            self._remember_derived(token)
             ttl = self.config["token_ttl"]
             self._tokens[token] = [self.config["client_id"], time.monotonic() + ttl]
             reply = Reply(200, {"access_token": token, "token_type": "Bearer", "expires_in": ttl})
             reply.headers["Cache-Control"] = "no-store"
             return reply
+
+    def _remember_derived(self, *values: str) -> None:
+        if len(self._derived_secrets) < 100_000:
+            self._derived_secrets.update(v for v in values if len(v) >= 8)
+
+    def derived_secrets(self) -> dict:
+        with self.lock:
+            return {"values": sorted(self._derived_secrets)}
+
+    def forget_derived_secrets(self) -> dict:
+        with self.lock:
+            self._derived_secrets.clear()
+            return {"ok": True}
 
     def expire_tokens(self) -> dict:
         with self.lock:
@@ -528,6 +546,7 @@ class SimulatorState:
         if not header:
             raise ApiError(400, "err_xdk_missing_authorization", "the Authorization header is missing")
         scheme, _, credentials = header.partition(" ")
+        self._remember_derived(header, credentials.strip(), credentials.rpartition(":")[2])
         if scheme.lower() == "bearer":
             bucket = self._authenticate_bearer(credentials.strip())
         elif scheme.upper() == "MC":
@@ -903,6 +922,10 @@ def _control_routes():
             "POST": lambda state, body: state.configure(body),
         },
         "/_sim/expire-tokens": {"POST": lambda state, body: state.expire_tokens()},
+        "/_sim/derived-secrets": {
+            "GET": lambda state, body: state.derived_secrets(),
+            "DELETE": lambda state, body: state.forget_derived_secrets(),
+        },
         "/_sim/rotate-ids": {"POST": lambda state, body: state.rotate_ids()},
         "/_sim/faults": {
             "GET": lambda state, body: state.faults_snapshot(),

@@ -271,6 +271,21 @@ def test_token_is_issued_and_bearer_calls_work(client):
     assert stats["token_requests"] == 1 and stats["by_auth"] == {"hmac": 0, "bearer": 1}
 
 
+def test_derived_secrets_record_tokens_and_signatures_for_leak_checks(client):
+    token = client.token().body["access_token"]
+    client.bearer(FIND, token)
+    headers = hmac_headers(FIND)
+    client.call(FIND, headers=headers)
+    values = client.control("GET", "/_sim/derived-secrets")["values"]
+    signature = headers["Authorization"].rpartition(":")[2]
+    assert token in values and "Bearer " + token in values
+    assert signature in values and headers["Authorization"] in values
+    client.control("POST", "/_sim/reset")
+    assert token in client.control("GET", "/_sim/derived-secrets")["values"]  # leak checks span resets
+    client.control("DELETE", "/_sim/derived-secrets")
+    assert client.control("GET", "/_sim/derived-secrets")["values"] == []
+
+
 def test_token_endpoint_refuses_wrong_client_and_wrong_grant(client):
     wrong_secret = client.token(client_secret="nope")
     wrong_client = client.token(client_id="nope")

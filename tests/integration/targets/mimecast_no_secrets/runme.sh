@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every mimecast_group scenario (both credential kinds, a wrong secret included) at -vvvv, then
+# checks that no secret, and nothing derived from one (signatures, Authorization values, bearer
+# tokens, as recorded by the simulator), appears anywhere in that output.
+set -eu
+
+config="$(pwd)/../../integration_config.yml"
+log="${OUTPUT_DIR:-$(mktemp -d)}/mimecast_vvvv.log"
+
+if ! ansible-playbook -vvvv scenarios.yml -e "@${config}" >"${log}" 2>&1; then
+    tail -n 60 "${log}"
+    echo "the -vvvv run failed; full output in ${log}" >&2
+    exit 1
+fi
+ansible-playbook check.yml -e "@${config}" -e "vvvv_log=${log}" "$@"
