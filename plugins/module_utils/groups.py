@@ -27,7 +27,7 @@ MAX_NAME_LENGTH = 255
 PATH_SEPARATOR = "/"
 
 
-class GroupError(Exception):
+class GroupError(ValueError):
     """The task's group cannot be identified safely (missing parent, ambiguous match, bad input)."""
 
 

@@ -7,8 +7,10 @@ by the ``community.mimecast.mimecast`` doc fragment), credential checks, and the
 Internal use only: this API may change without notice.
 """
 
+import contextlib
 import ipaddress
 import os
+import traceback
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -182,9 +184,25 @@ class MimecastModule(AnsibleModule):
             warn=self.warn,
         )
 
-    def fail_from(self, exc, **result):
-        """Fail the task from a MimecastError or GroupError, with Mimecast's code and message."""
-        if isinstance(exc, MimecastError):
-            result.update(exc.details())
-            self.fail_json(msg=exc.message, **result)
-        self.fail_json(msg=str(exc), **result)
+    @contextlib.contextmanager
+    def failures(self):
+        """Turn every failure inside the block into a clear failed task, never a bare Python traceback.
+
+        Mimecast's own errors keep their HTTP status, code and messages; bad input found by the group
+        logic (``ValueError``, GroupError) its message; anything else is reported as unexpected, with the
+        traceback kept for ``-vvv``. Every message passes through the client's redaction.
+        """
+        try:
+            yield
+        except MimecastError as exc:
+            self.fail_json(msg=exc.message, **exc.details())
+        except ValueError as exc:  # GroupError is one
+            self.fail_json(msg=self._redact(str(exc)))
+        except Exception as exc:
+            self.fail_json(
+                msg="Unexpected error (%s): %s" % (type(exc).__name__, self._redact(str(exc))),
+                exception=self._redact(traceback.format_exc()),
+            )
+
+    def _redact(self, text):
+        return self._client.redact(text) if self._client else text

@@ -164,7 +164,6 @@ group:
       sample: 0
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError
 from ansible_collections.community.mimecast.plugins.module_utils.groups import (
     GroupDirectory,
     GroupError,
@@ -192,28 +191,24 @@ def main():
     )
     params = module.params
     group_id, state = params["id"], params["state"]
-    try:
+    with module.failures():
         validate_target(params["name"], params["parent"], params["parent_id"])
         if group_id is not None:
             validate_id(group_id, "id")
             if state == "absent" and any(params[k] is not None for k in ("name", "parent", "parent_id")):
                 raise GroupError("state=absent with id deletes that group: name, parent and parent_id are not used")
-    except GroupError as exc:
-        module.fail_json(msg=str(exc))
     directory = GroupDirectory(module.client())  # bad connection options fail here, still before any request
 
     target = dict(
         name=params["name"], parent=params["parent"], parent_id=params["parent_id"], check_mode=module.check_mode
     )
-    try:
+    with module.failures():
         if group_id is not None:
             changed, before, after = ensure_by_id(directory, group_id, state=state, **target)
         elif state == "absent":
             changed, before, after = ensure_absent(directory, **target)
         else:
             changed, before, after = ensure_present(directory, **target)
-    except (MimecastError, GroupError) as exc:
-        module.fail_from(exc)
 
     result = dict(changed=changed, group=(after if state == "present" else before) or {})
     if module._diff:

@@ -120,10 +120,8 @@ groups:
       sample: 0
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError
 from ansible_collections.community.mimecast.plugins.module_utils.groups import (
     GroupDirectory,
-    GroupError,
     list_groups,
     split_path,
     validate_id,
@@ -144,21 +142,15 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    try:
+    with module.failures():
         if params["parent"] is not None:
             split_path(params["parent"])
         if params["parent_id"] is not None:
             validate_id(params["parent_id"], "parent_id")
-    except GroupError as exc:
-        module.fail_json(msg=str(exc))
     directory = GroupDirectory(module.client())
 
-    try:
-        groups = list_groups(
-            directory, **dict((k, params[k]) for k in ("name", "query", "parent", "parent_id", "source"))
-        )
-    except (MimecastError, GroupError) as exc:
-        module.fail_from(exc)
+    with module.failures():
+        groups = list_groups(directory, **{k: params[k] for k in ("name", "query", "parent", "parent_id", "source")})
     module.exit_json(changed=False, groups=groups)
 
 

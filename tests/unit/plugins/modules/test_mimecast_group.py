@@ -171,3 +171,16 @@ def test_api1_keys_create_a_group_and_return_its_facts(capsys, monkeypatch):
     ]
     signature = sent[0][1]["Authorization"].split(":", 1)[1]
     assert signature not in json.dumps(result)
+
+
+def test_unexpected_error_fails_cleanly_without_a_bare_traceback(capsys, monkeypatch):
+    from ansible_collections.community.mimecast.plugins.module_utils import groups
+
+    def broken(self, query=None):
+        raise KeyError("folders")
+
+    monkeypatch.setattr(groups.GroupDirectory, "find", broken)
+    code, result = run_module(capsys, dict(API2, name="Finance"))
+    assert code == 1 and result["failed"]
+    assert result["msg"] == "Unexpected error (KeyError): 'folders'"
+    assert "Traceback" not in result["msg"]
