@@ -79,7 +79,7 @@ options:
     description:
       - How many times a failed request is retried. A rate-limited request (HTTP 429) is retried after the wait
         Mimecast asks for; reads are retried after server errors and dropped connections with jittered
-        exponential backoff. A create whose outcome is unknown is never re-sent blindly: the group is looked up
+        exponential backoff. A create whose outcome is unknown is never re-sent blindly; the group is looked up
         first. Each retry is reported as a warning. V(0) disables retries.
     type: int
     default: 3

@@ -51,8 +51,8 @@ options:
       - Parent group as a path of group names from the root, such as V(Departments/EMEA). It is resolved on every
         run and must exist; the module does not create missing parents. V(/) means the root.
       - A group whose own name contains C(/) cannot be named in a path; use O(parent_id) for it.
-      - Mutually exclusive with O(parent_id). When neither is given the group is at the root (with O(id):
-        stays where it is).
+      - Mutually exclusive with O(parent_id). When neither is given, the group is at the root; with O(id), it stays
+        where it is.
     type: str
   parent_id:
     description:
@@ -65,7 +65,7 @@ options:
     description:
       - V(present) creates the group if it does not exist under that parent (or, with O(id), renames and moves it).
       - V(absent) deletes it. Nothing is sent when it does not exist. A group that still has child groups is
-        never deleted: the module fails and names them.
+        never deleted; the module fails and names them.
     type: str
     choices: [present, absent]
     default: present
