@@ -404,7 +404,7 @@ def ensure_by_id(directory, group_id, state="present", name=None, parent=None, p
     if state == "absent":
         if group is None:
             return False, None, None
-        return _delete(directory, group, check_mode, lambda: directory.listing())
+        return _delete(directory, group, check_mode, directory.listing)
     if group is None:
         raise GroupError(
             "no group has the id %r. Mimecast ids can change over time: find the group by name and parent "

@@ -450,7 +450,7 @@ class SimulatorState:
             created = []
             for name, parent_ref, source, count, user_count in plans:
                 parent = parent_ref if isinstance(parent_ref, Group) else self._ensure_path(parent_ref)
-                created.extend(self._new_group(name, parent, source, user_count) for _ in range(count))
+                created.extend(self._new_group(name, parent, source, user_count) for _copy in range(count))
             return {"groups": [self._sim_record(g) for g in created]}
 
     def _seed_plan(self, entry):
@@ -545,7 +545,7 @@ class SimulatorState:
         header = (headers.get("Authorization") or "").strip()
         if not header:
             raise ApiError(400, "err_xdk_missing_authorization", "the Authorization header is missing")
-        scheme, _, credentials = header.partition(" ")
+        scheme, _space, credentials = header.partition(" ")
         self._remember_derived(header, credentials.strip(), credentials.rpartition(":")[2])
         if scheme.lower() == "bearer":
             bucket = self._authenticate_bearer(credentials.strip())
@@ -564,7 +564,7 @@ class SimulatorState:
         for name, value in (("x-mc-date", date), ("x-mc-req-id", request_id), ("x-mc-app-id", app_id)):
             if not value:
                 raise ApiError(400, "err_xdk_missing_header", f"the {name} header is missing")
-        access_key, _, signature = credentials.rpartition(":")
+        access_key, _colon, signature = credentials.rpartition(":")
         config = self.config
         if not access_key or not _same(access_key, config["access_key"]):
             raise ApiError(401, "err_xdk_invalid_signature", "unknown access key")

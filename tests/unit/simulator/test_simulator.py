@@ -606,11 +606,11 @@ def test_expire_token_fault_turns_a_valid_token_stale(client):
 
 def test_fault_after_times_and_probability_are_reproducible(client):
     client.faults({"kind": "server_error", "path": FIND, "after": 1, "times": 2})
-    statuses = [client.call(FIND, [{}]).status for _ in range(5)]
+    statuses = [client.call(FIND, [{}]).status for _call in range(5)]
 
     def pattern():
         client.faults({"kind": "server_error", "path": FIND, "probability": 0.5}, seed=42)
-        return [client.call(FIND, [{}]).status for _ in range(20)]
+        return [client.call(FIND, [{}]).status for _call in range(20)]
 
     first, second = pattern(), pattern()
     assert statuses == [200, 500, 500, 200, 200]
@@ -652,7 +652,7 @@ def test_request_log_and_config_never_show_secrets(client):
         (FIND, "hmac", 200),
         (FIND, "bearer", 200),
     ]
-    for secret in (token, headers["Authorization"].split(":")[-1], SECRET_KEY, APP_KEY, CLIENT_SECRET):
+    for secret in (token, headers["Authorization"].rsplit(":", maxsplit=1)[-1], SECRET_KEY, APP_KEY, CLIENT_SECRET):
         assert secret not in dumped
     assert config["access_key"] == ACCESS_KEY and "secret_key" not in config and "client_secret" not in config
 
@@ -757,7 +757,7 @@ def test_command_line_writes_ready_file_logs_no_secrets_and_stops_on_sigterm(tmp
         headers = hmac_headers(FIND)
         answer = api.call(FIND, [{}], headers=headers)
         process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=15)
+        _stdout, stderr = process.communicate(timeout=15)
     finally:
         if process.poll() is None:
             process.kill()
@@ -768,7 +768,7 @@ def test_command_line_writes_ready_file_logs_no_secrets_and_stops_on_sigterm(tmp
     assert process.returncode == 0 and not ready_file.exists()
     log = stderr.decode()
     assert f"POST {FIND} 200" in log
-    for secret in (token, headers["Authorization"].split(":")[-1], SECRET_KEY, APP_KEY, CLIENT_SECRET):
+    for secret in (token, headers["Authorization"].rsplit(":", maxsplit=1)[-1], SECRET_KEY, APP_KEY, CLIENT_SECRET):
         assert secret not in log
 
 
