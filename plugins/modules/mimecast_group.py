@@ -16,7 +16,7 @@ description:
   - Groups whose source is C(ldap) come from directory synchronisation; they are never renamed, moved or deleted.
   - Works with API 1.0 keys (HMAC signatures) and API 2.0 client credentials (OAuth2 bearer tokens).
 author:
-  - community.mimecast maintainers
+  - community.mimecast maintainers (@ansible-collections)
 extends_documentation_fragment:
   - community.mimecast.mimecast
 attributes:

@@ -11,7 +11,7 @@ description:
   - Lists Mimecast profile groups with their facts and their path of names from the root.
   - Filters combine; with none, every group is listed.
 author:
-  - community.mimecast maintainers
+  - community.mimecast maintainers (@ansible-collections)
 extends_documentation_fragment:
   - community.mimecast.mimecast
 attributes:

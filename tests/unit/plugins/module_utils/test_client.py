@@ -313,6 +313,9 @@ def test_header_lookup_is_case_insensitive_on_plain_dicts():
     assert server_wait_hint({"x-ratelimit-reset": "2500"}) == 2.5
     assert server_wait_hint({"Retry-After": "3", "X-RateLimit-Reset": "9000"}) == 3.0
     assert server_wait_hint({}) is None
+    # An HTTP-date Retry-After is passed over for the Mimecast header; nonsense in either is no hint.
+    assert server_wait_hint({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT", "X-RateLimit-Reset": "500"}) == 0.5
+    assert server_wait_hint({"X-RateLimit-Reset": "soon"}) is None
 
 
 def test_backoff_grows_is_capped_and_jittered():

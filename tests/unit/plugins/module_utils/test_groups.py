@@ -8,8 +8,11 @@ from ansible_collections.community.mimecast.plugins.module_utils.client import M
 from ansible_collections.community.mimecast.plugins.module_utils.groups import (
     GroupDirectory,
     GroupError,
+    ensure_absent,
+    ensure_by_id,
     ensure_present,
     group_facts,
+    list_groups,
     split_path,
     validate_target,
 )
@@ -26,7 +29,8 @@ class DirectoryClient:
         self.calls = []
         self.max_retries = 3
         self.retries = []
-        self.drop_after_next_create = False
+        self.drop_after_next_write = False
+        self.refuse_next_write = False
 
     def add(self, name, parent=ROOT, source="cloud"):
         record = {
@@ -47,13 +51,31 @@ class DirectoryClient:
             self.calls.append(("find", query))
             yield {"folders": found[start : start + self.page_size]}
 
+    def record(self, group_id):
+        return next(r for r in self.records if r["id"] == group_id)
+
     def call(self, path, items=None, meta=None, write=False):
-        self.calls.append(("create", items[0]["description"]))
-        record_id = self.add(items[0]["description"], items[0].get("parentId", ROOT))
-        if self.drop_after_next_create:
-            self.drop_after_next_create = False
+        item = items[0]
+        kind = path.rsplit("/", 1)[-1].split("-")[0]  # create, update or delete
+        self.calls.append((kind, item.get("description", item.get("id"))))
+        if self.refuse_next_write:
+            self.refuse_next_write = False
+            raise MimecastError("Mimecast refused it", code="err_validation_blank")
+        if kind == "create":
+            self.add(item["description"], item.get("parentId", ROOT))
+            answer = [dict(self.records[-1])]
+        elif kind == "update":
+            record = self.record(item["id"])
+            record["description"] = item.get("description", record["description"])
+            record["parentId"] = item.get("parentId", record["parentId"])
+            answer = [{"id": record["id"], "description": record["description"], "parentId": record["parentId"]}]
+        else:
+            self.records.remove(self.record(item["id"]))
+            answer = [{"id": item["id"]}]
+        if self.drop_after_next_write:
+            self.drop_after_next_write = False
             raise MimecastError("Connection to host failed: reset", retryable=True, uncertain=True)
-        return [dict(self.records[-1], id=record_id)], {"status": 200}
+        return answer, {"status": 200}
 
     def wait_before_retry(self, path, reason, attempt=1, hint=None, delay=None):
         self.retries.append(reason)
@@ -187,7 +209,7 @@ def test_check_mode_plans_the_group_and_writes_nothing(api):
 
 
 def test_create_whose_reply_was_lost_is_found_not_repeated(api):
-    api.drop_after_next_create = True
+    api.drop_after_next_write = True
     changed, _before, after = present(api, "Finance")
     assert changed and after["name"] == "Finance"
     assert len(creates(api)) == 1
@@ -223,3 +245,180 @@ def test_bad_target_is_refused_before_any_request(name, parent, parent_id, messa
 def test_split_path_accepts_root_and_anchored_paths():
     assert split_path("/") == []
     assert split_path("A/B") == ["A", "B"] == split_path("/A/B") == split_path("A/B/")
+
+
+# -- rename and move by id -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tree(api):
+    """Departments/{EMEA,Americas}, EMEA/Finance, and Staff at the root (synchronised from LDAP)."""
+    ids = {"Departments": api.add("Departments")}
+    ids["EMEA"] = api.add("EMEA", parent=ids["Departments"])
+    ids["Americas"] = api.add("Americas", parent=ids["Departments"])
+    ids["Finance"] = api.add("Finance", parent=ids["EMEA"])
+    ids["Staff"] = api.add("Staff", source="ldap")
+    return ids
+
+
+def by_id(api, group_id, **kwargs):
+    return ensure_by_id(GroupDirectory(api), group_id, **kwargs)
+
+
+def writes(api):
+    return [c for c in api.calls if c[0] != "find"]
+
+
+def test_rename_by_id_sends_one_update_and_returns_the_new_facts(api, tree):
+    changed, before, after = by_id(api, tree["Finance"], name="Accounts")
+    assert changed and before["name"] == "Finance"
+    assert after["name"] == after["description"] == "Accounts" and after["parent_id"] == tree["EMEA"]
+    assert writes(api) == [("update", "Accounts")]
+    assert api.record(tree["Finance"])["description"] == "Accounts"
+
+
+def test_move_by_path_by_parent_id_and_to_the_root(api, tree):
+    assert by_id(api, tree["Finance"], parent="Departments/Americas")[2]["parent_id"] == tree["Americas"]
+    assert by_id(api, tree["Finance"], parent_id=tree["EMEA"])[2]["parent_id"] == tree["EMEA"]
+    assert by_id(api, tree["Finance"], parent="/")[2]["parent_id"] == ROOT
+    assert api.record(tree["Finance"])["parentId"] == ROOT
+
+
+def test_nothing_to_rename_or_move_is_no_change_and_no_write(api, tree):
+    changed, before, after = by_id(api, tree["Finance"], name="Finance", parent="Departments/EMEA")
+    assert not changed and before == after
+    assert writes(api) == []
+
+
+def test_check_mode_predicts_a_move_without_writing(api, tree):
+    changed, _before, after = by_id(api, tree["Finance"], parent="Departments", check_mode=True)
+    assert changed and after["parent_id"] == tree["Departments"]
+    assert writes(api) == []
+
+
+@pytest.mark.parametrize(
+    "group, options, message",
+    [
+        ("Departments", {"parent": "Departments/EMEA"}, "under itself or one of its own children"),
+        ("EMEA", {"parent_id": "eNoGONE"}, "not the current id of any group"),
+        ("Staff", {"name": "Everyone"}, "source ldap"),
+        ("Americas", {"name": "EMEA"}, "already exists there"),
+        ("Finance", {"parent": "Departments/Nowhere"}, "does not exist"),
+    ],
+)
+def test_unsafe_rename_or_move_fails_and_writes_nothing(api, tree, group, options, message):
+    with pytest.raises(GroupError) as info:
+        by_id(api, tree[group], **options)
+    assert message in str(info.value)
+    assert writes(api) == []
+
+
+def test_unknown_id_fails_clearly(api, tree):
+    with pytest.raises(GroupError) as info:
+        by_id(api, "eNoSTALE", name="X")
+    assert "no group has the id 'eNoSTALE'" in str(info.value)
+
+
+def test_update_whose_reply_was_lost_is_confirmed_by_reading_again(api, tree):
+    api.drop_after_next_write = True
+    changed, _before, after = by_id(api, tree["Finance"], name="Accounts")
+    assert changed and after["name"] == "Accounts"
+    assert writes(api) == [("update", "Accounts")]
+
+
+def test_refused_write_is_not_retried(api, tree):
+    api.refuse_next_write = True
+    with pytest.raises(MimecastError):
+        by_id(api, tree["Finance"], name="Accounts")
+    assert writes(api) == [("update", "Accounts")]
+
+
+# -- delete ----------------------------------------------------------------------------------------
+
+
+def absent(api, name, **kwargs):
+    return ensure_absent(GroupDirectory(api), name, **kwargs)
+
+
+def test_delete_by_name_and_parent(api, tree):
+    changed, before, after = absent(api, "Finance", parent="Departments/EMEA")
+    assert changed and before["id"] == tree["Finance"] and after is None
+    assert writes(api) == [("delete", tree["Finance"])]
+
+
+def test_delete_of_a_missing_group_or_under_a_missing_parent_writes_nothing(api, tree):
+    assert absent(api, "Nobody")[0] is False
+    assert absent(api, "Finance", parent="Departments/Nowhere")[0] is False
+    assert writes(api) == []
+
+
+@pytest.mark.parametrize(
+    "name, options, message",
+    [
+        ("EMEA", {"parent": "Departments"}, "has 1 child group(s) (Finance)"),
+        ("Staff", {}, "source ldap"),
+    ],
+)
+def test_delete_refuses_groups_with_children_and_ldap_groups(api, tree, name, options, message):
+    with pytest.raises(GroupError) as info:
+        absent(api, name, **options)
+    assert message in str(info.value)
+    assert writes(api) == []
+
+
+def test_delete_refuses_duplicates(api):
+    api.add("Twin")
+    api.add("Twin")
+    with pytest.raises(GroupError):
+        absent(api, "Twin")
+    assert writes(api) == []
+
+
+def test_delete_in_check_mode_writes_nothing(api, tree):
+    assert absent(api, "Finance", parent="Departments/EMEA", check_mode=True)[0] is True
+    assert writes(api) == []
+
+
+def test_delete_whose_reply_was_lost_is_confirmed_by_reading_again(api, tree):
+    api.drop_after_next_write = True
+    assert absent(api, "Finance", parent="Departments/EMEA")[0] is True
+    assert writes(api) == [("delete", tree["Finance"])]
+
+
+def test_delete_by_id_and_of_an_unknown_id(api, tree):
+    assert by_id(api, tree["Finance"], state="absent")[0] is True
+    assert by_id(api, "eNoGONE", state="absent")[0] is False
+    assert writes(api) == [("delete", tree["Finance"])]
+
+
+# -- listing ---------------------------------------------------------------------------------------
+
+
+def listed(api, **filters):
+    return [(g["path"], g["source"]) for g in list_groups(GroupDirectory(api), **filters)]
+
+
+def test_list_groups_filters_and_gives_paths(api, tree):
+    assert listed(api, name="Finance") == [("Departments/EMEA/Finance", "cloud")]
+    assert listed(api, query="ER") == [("Departments/Americas", "cloud")]  # partial, any case
+    assert listed(api, parent="Departments") == [("Departments/EMEA", "cloud"), ("Departments/Americas", "cloud")]
+    assert listed(api, parent="/", source="ldap") == [("Staff", "ldap")]
+    assert listed(api, parent_id=tree["EMEA"]) == [("Departments/EMEA/Finance", "cloud")]
+    assert listed(api, parent="Departments/Nowhere") == []
+
+
+def test_search_after_the_listing_is_answered_from_it(api, tree):
+    directory = GroupDirectory(api)
+    directory.listing()
+    calls = len(api.calls)
+    assert [g["name"] for g in directory.find("MEA")] == ["EMEA"]
+    assert len(directory.find()) == 5
+    assert len(api.calls) == calls
+
+
+def test_path_of_a_group_in_a_parent_cycle_is_unknown(api):
+    first = api.add("A", parent="eNo2")
+    api.add("B", parent=first)
+    directory = GroupDirectory(api)
+    assert directory.path_of(directory.get(first)) is None
+    assert directory.root_id() is None
