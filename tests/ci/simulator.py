@@ -1,0 +1,176 @@
+"""Run a command against a fresh Mimecast simulator, and stop the simulator afterwards whatever happens.
+
+The simulator (tests/simulator/mimecast_simulator.py) listens on a free port of 127.0.0.1 and
+writes its address to a ready file. With ``--integration-config PATH`` the command finds the
+connection in an ansible-test integration_config.yml; with ``--env`` in the environment
+variables the modules read (MIMECAST_BASE_URL, MIMECAST_CLIENT_ID, MIMECAST_CLIENT_SECRET).
+
+Also importable: ``Simulator`` is the context manager that tests/ci/demo.py uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SIMULATOR = os.path.join(ROOT, "tests", "simulator", "mimecast_simulator.py")
+START_TIMEOUT = 30
+STOP_TIMEOUT = 10
+
+# The simulator's built-in accounts (see tests/simulator).
+CREDENTIALS = {
+    "access_key": "mc-sim-access-key",
+    "secret_key": base64.b64encode(b"mimecast-simulator-secret-key-0001").decode(),
+    "app_id": "mc-sim-app-id",
+    "app_key": "mc-sim-app-key",
+    "client_id": "mc-sim-client-id",
+    "client_secret": "mc-sim-client-secret",
+}
+
+
+class SimulatorError(RuntimeError):
+    pass
+
+
+class Simulator:
+    """A simulator process on a free loopback port, for the duration of a ``with`` block."""
+
+    def __init__(self, python: str = sys.executable) -> None:
+        self.python = python
+        self.process: subprocess.Popen[bytes] | None = None
+        self.info: dict[str, object] = {}
+        self._workdir = tempfile.TemporaryDirectory(prefix="mimecast-sim-")
+
+    @property
+    def url(self) -> str:
+        return str(self.info["url"])
+
+    def __enter__(self) -> Simulator:
+        if not os.path.exists(SIMULATOR):
+            raise SimulatorError(f"simulator not found: {SIMULATOR}")
+        ready_file = os.path.join(self._workdir.name, "ready.json")
+        log_path = os.path.join(self._workdir.name, "simulator.log")
+        with open(log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [self.python, SIMULATOR, "--host", "127.0.0.1", "--port", "0", "--ready-file", ready_file],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            self.info = self._wait_ready(ready_file)
+            self._check_health()
+        except BaseException:
+            self.stop()
+            self._print_log()
+            raise
+        print(f"simulator.py: simulator {self.info.get('pid')} listening at {self.url}", flush=True)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+        if exc_info[0] is not None:
+            self._print_log()
+        self._workdir.cleanup()
+
+    def _wait_ready(self, ready_file: str) -> dict[str, object]:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise SimulatorError(f"simulator exited with status {self.process.returncode} before it was ready")
+            try:
+                with open(ready_file, encoding="utf-8") as handle:
+                    return json.load(handle)
+            except (FileNotFoundError, json.JSONDecodeError):
+                time.sleep(0.1)  # not written yet, or written half-way
+        raise SimulatorError(f"simulator not ready after {START_TIMEOUT}s")
+
+    def _check_health(self) -> None:
+        request = urllib.request.Request(self.url.rstrip("/") + "/_sim/health")
+        context = None
+        if self.url.startswith("https") and self.info.get("ca_cert"):
+            import ssl
+
+            context = ssl.create_default_context(cafile=str(self.info["ca_cert"]))
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:  # noqa: S310 (loopback)
+            if response.status != 200:
+                raise SimulatorError(f"simulator health check answered {response.status}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def _print_log(self) -> None:
+        log_path = os.path.join(self._workdir.name, "simulator.log")
+        if os.path.exists(log_path):
+            with open(log_path, encoding="utf-8", errors="replace") as handle:
+                sys.stderr.write("---- simulator log ----\n" + handle.read() + "---- end of simulator log ----\n")
+
+    def environment(self) -> dict[str, str]:
+        """Return the environment variables through which the modules reach the simulator (API 2.0).
+
+        Only the OAuth2 client is exported: the modules would have to choose between two
+        complete sets of credentials otherwise.
+        """
+        return {
+            "MIMECAST_BASE_URL": self.url,
+            "MIMECAST_CLIENT_ID": CREDENTIALS["client_id"],
+            "MIMECAST_CLIENT_SECRET": CREDENTIALS["client_secret"],
+        }
+
+    def integration_config(self) -> str:
+        """Return the integration_config.yml text (JSON is YAML) with the variables the targets use."""
+        variables: dict[str, object] = {
+            "mimecast_sim_url": self.url,
+            "mimecast_access_key": CREDENTIALS["access_key"],
+            "mimecast_secret_key": CREDENTIALS["secret_key"],
+            "mimecast_app_id": CREDENTIALS["app_id"],
+            "mimecast_app_key": CREDENTIALS["app_key"],
+            "mimecast_client_id": CREDENTIALS["client_id"],
+            "mimecast_client_secret": CREDENTIALS["client_secret"],
+        }
+        if self.info.get("ca_cert"):
+            variables["mimecast_sim_ca_cert"] = self.info["ca_cert"]
+        return json.dumps(variables, indent=2) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--integration-config", metavar="PATH", help="write ansible-test's integration_config.yml here")
+    parser.add_argument("--env", action="store_true", help="export MIMECAST_BASE_URL and the API 2.0 client")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- command and arguments")
+    args = parser.parse_args()
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command given")
+
+    # A SIGTERM (make interrupted, CI timeout) must still stop the simulator: turn it into an exception.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+    with Simulator() as simulator:
+        if args.integration_config:
+            os.makedirs(os.path.dirname(os.path.abspath(args.integration_config)), exist_ok=True)
+            with open(args.integration_config, "w", encoding="utf-8") as handle:
+                handle.write(simulator.integration_config())
+        env = dict(os.environ, **simulator.environment()) if args.env else None
+        return subprocess.run(command, env=env, stdin=subprocess.DEVNULL, check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
