@@ -982,6 +982,7 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path  # the query string is never used nor logged
         is_control = path == "/_sim" or path.startswith("/_sim/")
         outcome = {"status": None, "auth": None, "fault": None}
+        logged = False
         try:
             body = self._read_body()
             if body is None:
@@ -991,15 +992,19 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
                 reply = self._control(method, path, body)
             else:
                 reply = self._api(method, path, body, outcome)
+            if reply is not None:
+                outcome["status"] = reply.status
+            # Logged before the client can read the answer, so the log keeps the order the client sees.
+            logged = True
+            if not is_control:
+                self.server.state.log_request(method, path, outcome["auth"], outcome["status"], outcome["fault"])
             if reply is None:
                 self._drop()
             else:
-                outcome["status"] = reply.status
                 self._send(reply, method)
         finally:
-            state = self.server.state
-            if not is_control:
-                state.log_request(method, path, outcome["auth"], outcome["status"], outcome["fault"])
+            if not is_control and not logged:
+                self.server.state.log_request(method, path, outcome["auth"], outcome["status"], outcome["fault"])
             if self.server.log_requests:
                 elapsed_ms = int((time.monotonic() - started) * 1000)
                 status = outcome["status"] if outcome["status"] is not None else "dropped"
