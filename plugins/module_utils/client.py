@@ -186,8 +186,6 @@ class MimecastClient:
         self._proxies = {"http": proxy, "https": proxy} if proxy else None
         self.session = session or requests.Session()
         self.session.headers.update({"Accept": "application/json", "User-Agent": "community.mimecast"})
-        self.request_count = 0
-        self.retry_count = 0
 
     # -- secrets -----------------------------------------------------------------------------------
 
@@ -209,7 +207,6 @@ class MimecastClient:
     def _http(self, path, **kwargs):
         """One HTTP POST; maps transport failures to MimecastError (``uncertain``: it may have executed)."""
         url = self.base_url + path
-        self.request_count += 1
         try:
             return self.session.post(url, timeout=self.timeout, verify=self._verify, proxies=self._proxies, **kwargs)
         except requests.exceptions.SSLError as exc:
@@ -411,7 +408,6 @@ class MimecastClient:
         """Report a retry as a warning and wait for it: the one place every retry is paced."""
         if delay is None:
             delay = self._backoff.delay(attempt, hint)
-        self.retry_count += 1
         if self._warn:
             self._warn("Retrying %s in %.1fs after: %s" % (path, delay, self.redact(reason)))
         if delay:

@@ -107,9 +107,8 @@ def validate_target(name, parent=None, parent_id=None):
 class Location:
     """Where a task's group belongs, and what already stands there."""
 
-    def __init__(self, parent_id, parent, matches):
+    def __init__(self, parent_id, matches):
         self.parent_id = parent_id  # None means the root: create-group is sent without parentId
-        self.parent = parent  # facts of the parent group, when known
         self.matches = matches  # groups of the wanted name under that parent
 
 
@@ -223,24 +222,23 @@ class GroupDirectory:
         if parent and split_path(parent):
             parent_group = self.resolve_path(parent)
             matches = [g for g in self.listing() if g["name"] == name and g["parent_id"] == parent_group["id"]]
-            return Location(parent_group["id"], parent_group, matches)
-        return Location(None, None, [g for g in self.listing() if g["name"] == name and self.is_root(g)])
+            return Location(parent_group["id"], matches)
+        return Location(None, [g for g in self.listing() if g["name"] == name and self.is_root(g)])
 
     def _locate_under_id(self, name, parent_id):
         same_name = self.named(name)
         matches = [g for g in same_name if g["parent_id"] == parent_id]
         if matches or not same_name:
-            return Location(parent_id, None, matches)
+            return Location(parent_id, matches)
         # Same-name groups stand elsewhere. If parent_id were an older id string of their parent,
         # creating now would duplicate the group: only go ahead for an id that is current.
-        parent_group = self.get(parent_id)
-        if parent_group is None:
+        if self.get(parent_id) is None:
             raise GroupError(
                 "parent_id %r is not the current id of any group, and groups named %r exist elsewhere "
                 "(ids: %s). Mimecast ids can change over time: use parent (a path of names) or a current id."
                 % (parent_id, name, ", ".join(g["id"] for g in same_name))
             )
-        return Location(parent_id, parent_group, [])
+        return Location(parent_id, [])
 
     # -- writing -----------------------------------------------------------------------------------
 
@@ -459,8 +457,10 @@ def list_groups(directory, name=None, query=None, parent=None, parent_id=None, s
 
     ``name`` matches exactly, ``query`` partially (case-insensitive, like the API); ``parent`` (a path,
     ``/`` for the root) or ``parent_id`` keeps direct children only; ``source`` is ``cloud`` or ``ldap``.
-    A parent that does not exist simply has no children.
+    A parent that does not exist simply has no children. Paths need the listing, so the listing answers
+    ``query`` too: a name search first would be one read more.
     """
+    directory.listing()
     groups = directory.find(query)
     if name is not None:
         groups = [g for g in groups if g["name"] == name]

@@ -123,8 +123,7 @@ groups:
 from ansible_collections.community.mimecast.plugins.module_utils.groups import (
     GroupDirectory,
     list_groups,
-    split_path,
-    validate_id,
+    validate_target,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
 
@@ -143,10 +142,7 @@ def main():
     )
     params = module.params
     with module.failures():
-        if params["parent"] is not None:
-            split_path(params["parent"])
-        if params["parent_id"] is not None:
-            validate_id(params["parent_id"], "parent_id")
+        validate_target(None, params["parent"], params["parent_id"])
     directory = GroupDirectory(module.client())
 
     with module.failures():
