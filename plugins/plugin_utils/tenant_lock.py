@@ -27,7 +27,9 @@ def tenant_lock(path):
     ``flock`` (not ``lockf``) because its locks belong to the open file, so two threads of one process
     exclude each other too, and the kernel releases the lock when the holder exits, even killed. The file is
     created empty (mode 0600) and never removed: unlinking a lock file races with a process that has just
-    opened it and would then lock a different file than the next one.
+    opened it and would then lock a different file than the next one. The descriptor is close-on-exec, so
+    the module's process does not inherit it; a process forked (without exec) inside the block would share
+    the locked file and keep the lock until it exits.
     """
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:

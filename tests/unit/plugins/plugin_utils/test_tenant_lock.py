@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import stat
 import threading
+import time
 
 from ansible_collections.community.mimecast.plugins.plugin_utils.tenant_lock import lock_path, tenant_lock
 
@@ -66,22 +67,35 @@ def test_two_threads_with_different_keys_do_not_wait(tmp_path):
         second.join(10)
 
 
-def _lock_and_report(path, entered):
+def _lock_and_report(path, entered, go=None):
+    if go is not None:
+        go.wait(10)
     with tenant_lock(path):
         entered.set()
 
 
 def _process_waits_for(held_path, wanted_path):
     """Hold held_path here; return whether a child process locking wanted_path got in while it was held,
-    and whether it got in after the release."""
+    whether it got in after the release, and its exit code.
+
+    The child is forked before the lock is taken, as Ansible forks its workers from a process that holds
+    none: a process forked while holding it would share the locked file and keep the lock held.
+    """
     context = multiprocessing.get_context("fork")  # like Ansible's worker processes
-    entered = context.Event()
-    with tenant_lock(held_path):
-        child = context.Process(target=_lock_and_report, args=(wanted_path, entered))
-        child.start()
-        entered_while_held = entered.wait(SETTLE)
-    entered_after = entered.wait(10)
-    child.join(10)
+    entered, go = context.Event(), context.Event()
+    child = context.Process(target=_lock_and_report, args=(wanted_path, entered, go))
+    child.start()
+    try:
+        with tenant_lock(held_path):
+            go.set()
+            entered_while_held = entered.wait(SETTLE)
+        entered_after = entered.wait(10)
+    finally:
+        go.set()
+        child.join(10)
+        if child.is_alive():
+            child.kill()
+            child.join(10)
     return entered_while_held, entered_after, child.exitcode
 
 
@@ -94,20 +108,19 @@ def test_two_processes_with_different_keys_do_not_wait(tmp_path):
     assert _process_waits_for(lock_path(str(tmp_path), KEY_A), lock_path(str(tmp_path), KEY_B)) == (True, True, 0)
 
 
+def _hold_forever(path, ready):
+    with tenant_lock(path):
+        os.write(ready, b"x")
+        time.sleep(60)
+
+
 def test_a_killed_holder_releases_the_lock(tmp_path):
     path = lock_path(str(tmp_path), KEY_A)
-    context = multiprocessing.get_context("fork")
-    entered, release = context.Event(), context.Event()
-
-    def holder():
-        with tenant_lock(path):
-            entered.set()
-            release.wait(30)
-
-    child = context.Process(target=holder)
+    ready_read, ready_write = os.pipe()
+    child = multiprocessing.get_context("fork").Process(target=_hold_forever, args=(path, ready_write))
     child.start()
     try:
-        assert entered.wait(10)
+        assert os.read(ready_read, 1) == b"x"  # the child holds the lock
         child.kill()
         child.join(10)
         got_in = threading.Event()
@@ -116,5 +129,8 @@ def test_a_killed_holder_releases_the_lock(tmp_path):
         assert got_in.wait(10), "the lock stayed held after its holder was killed"
         waiter.join(10)
     finally:
-        release.set()
+        if child.is_alive():
+            child.kill()
         child.join(10)
+        os.close(ready_read)
+        os.close(ready_write)
