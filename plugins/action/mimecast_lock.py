@@ -57,12 +57,11 @@ class ActionModule(ActionBase):
             environment = dict(os.environ, **environment)
         try:
             return tenant_key(self._task.args, environment)
-        except ConnectionOptionsError:
-            if not local:
+        except ConnectionOptionsError as exc:
+            if not local:  # the module may still find its credentials in the remote host's own environment
                 display.warning(
-                    "community.mimecast: this task's credentials are neither in its options nor in its environment "
-                    "keyword, so they can only come from the remote host's own environment, which the controller "
-                    "does not see: the task runs without the per-tenant lock. Set them as options (module_defaults) "
-                    "or in the environment keyword."
+                    "community.mimecast: the controller cannot tell which tenant this task writes to from its "
+                    "options and environment keyword (%s), so it runs without the per-tenant lock; set the "
+                    "connection options on the task (module_defaults) or in its environment keyword." % exc
                 )
             return None  # locally the module refuses these options itself, before any request
