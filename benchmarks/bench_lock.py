@@ -8,7 +8,7 @@ One play runs the same no-change task (``name: Finance``, which exists) N times 
 without it, alternating (the order swaps every round, after one untimed warm-up round), against the
 simulator on 127.0.0.1 (tests/ci/simulator.py's ``Simulator``). "Without it" is the very same module file
 run by Ansible's default action: a throw-away collection ``benchlock.unrouted`` in the work directory holds a
-symlink to plugins/modules/mimecast_group.py and no action routing, so only the action plugin differs (its
+symlink to plugins/modules/mimecast_group.py and no action plugin, so only the action plugin differs (its
 module_utils come from this checkout either way). A callback in the work directory times each task from its
 start to its last result.
 
@@ -274,7 +274,7 @@ def main():
     )
     print("load average: %s" % ", ".join("%.2f" % load for load in os.getloadavg()))
     print("%-34s %8s %8s %8s" % ("", "median", "min", "max"))
-    for kind, label in (("lock", "with the lock (routed action)"), ("unrouted", "without it (default action)")):
+    for kind, label in (("lock", "with the lock (action plugin)"), ("unrouted", "without it (default action)")):
         values = times[kind]
         print(
             "%-34s %8.1f %8.1f %8.1f"

@@ -2,10 +2,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Controller side of the community.mimecast modules that write (meta/runtime.yml routes them here): the
-module runs while this task holds its tenant's lock, so forks never list the directory while another task
-of the same tenant is between its own listing and its write. Different tenants do not wait for each other;
-check mode, which writes nothing, takes no lock.
+"""Controller side of the community.mimecast modules that write: mimecast_group by its name, the others through
+meta/runtime.yml's action redirects. The module runs while this task holds its tenant's lock, so forks never
+list the directory while another task of the same tenant is between its own listing and its write. Different
+tenants do not wait for each other; check mode, which writes nothing, takes no lock.
 """
 
 import os
