@@ -6,6 +6,7 @@
 
 import pytest
 
+from ansible_collections.community.mimecast.plugins.module_utils import members as members_module
 from ansible_collections.community.mimecast.plugins.module_utils.members import (
     MemberError,
     member_item,
@@ -161,3 +162,162 @@ def test_planner_on_an_empty_group_adds_everything_sorted():
 def test_members_after_applies_a_plan():
     to_add, to_remove = plan_members(CURRENT, {"add": ["c@example.com"], "remove": ["a@example.com"]})
     assert members_after(CURRENT, to_add, to_remove) == ["b@example.com", "c@example.com", "partner.example"]
+
+
+# -- reading and writing through the client contract (paginate, write) -----------------------------
+
+
+class Outcome:
+    """One item's outcome as client.write reports it (item, record, errors; ok and codes)."""
+
+    def __init__(self, item, record=None, errors=None):
+        self.item = item
+        self.record = record
+        self.errors = errors or []
+
+    @property
+    def ok(self):
+        return not self.errors
+
+    @property
+    def codes(self):
+        return set(error["code"] for error in self.errors)
+
+
+class MemberClient:
+    """Group members in memory behind the two client calls members.py uses: paginate and write."""
+
+    def __init__(self, members=(), page_size=2):
+        self.members = set(members)
+        self.page_size = page_size
+        self.reads = []
+        self.writes = []
+        self.refuse = {}  # value -> error code answered for it
+
+    def paginate(self, path, item, page_size):
+        self.reads.append((path, item, page_size))
+        values = sorted(self.members)
+        for start in range(0, max(len(values), 1), self.page_size):
+            page = values[start : start + self.page_size]
+            yield {"groupMembers": [{"emailAddress": v, "domain": v.rpartition("@")[2]} for v in page]}
+
+    def write(self, path, items, confirm=None, needs_record=True):
+        self.writes.append((path, [dict(item) for item in items], confirm, needs_record))
+        results = []
+        for item in items:
+            value = item.get("emailAddress") or item.get("domain")
+            adding = path == members_module.ADD_GROUP_MEMBER
+            code = self.refuse.get(value)
+            if code is None and adding and value in self.members:
+                code = members_module.ALREADY_MEMBER
+            if code is None and not adding and value not in self.members:
+                code = members_module.NOT_A_MEMBER
+            if code is not None:
+                results.append(Outcome(item, None, [{"code": code, "message": "refused", "retryable": False}]))
+                continue
+            (self.members.add if adding else self.members.discard)(value)
+            results.append(Outcome(item, {}))
+        return results
+
+
+def test_read_members_follows_every_page_and_tells_addresses_from_domains():
+    client = MemberClient(["b@example.com", "a@example.com", "partner.example"], page_size=2)
+    assert members_module.read_members(client, "g1") == ["a@example.com", "b@example.com", "partner.example"]
+    assert client.reads == [(members_module.GET_GROUP_MEMBERS, {"id": "g1"}, 100)]
+
+
+def test_writes_go_in_batches_of_100_adds_first_and_only_what_differs():
+    client = MemberClient(["old%d@example.com" % n for n in range(3)])
+    wanted = validate_members({"set": ["new%03d@example.com" % n for n in range(250)] + ["old0@example.com"]})
+
+    changed, before, after = members_module.ensure_members(client, {"id": "g1", "source": "cloud"}, wanted)
+
+    assert changed and before == ["old0@example.com", "old1@example.com", "old2@example.com"]
+    assert after == sorted(wanted["set"]) == sorted(client.members)
+    assert [(path, len(items)) for path, items, _confirm, _needs in client.writes] == [
+        (members_module.ADD_GROUP_MEMBER, 100),
+        (members_module.ADD_GROUP_MEMBER, 100),
+        (members_module.ADD_GROUP_MEMBER, 50),
+        (members_module.REMOVE_GROUP_MEMBER, 2),
+    ]
+    assert client.writes[-1][1] == [
+        {"id": "g1", "emailAddress": "old1@example.com"},
+        {"id": "g1", "emailAddress": "old2@example.com"},
+    ]
+    assert all(confirm is not None and needs is False for _path, _items, confirm, needs in client.writes)
+
+
+def test_already_a_member_and_not_a_member_count_as_done():
+    client = MemberClient(["a@example.com"])
+    applied = members_module.write_members(client, "g1", ["a@example.com", "b@example.com"], ["gone@example.com"])
+
+    assert applied == 1
+    assert client.members == {"a@example.com", "b@example.com"}
+
+
+def test_other_item_failures_are_reported_after_every_batch_was_sent():
+    client = MemberClient()
+    client.refuse = {"bad@example.com": "err_validation_invalid_email_address"}
+
+    with pytest.raises(members_module.MembersNotChanged) as raised:
+        members_module.write_members(client, "g1", ["bad@example.com", "good@example.com"], [], batch_size=1)
+
+    assert raised.value.applied == 1
+    assert raised.value.failures[0][0] == "bad@example.com"
+    assert "bad@example.com: err_validation_invalid_email_address" in raised.value.message
+    assert client.members == {"good@example.com"}
+
+
+def test_confirm_reads_the_members_again_and_confirms_what_is_visible():
+    client = MemberClient(["a@example.com"])
+    members_module.write_members(client, "g1", ["b@example.com"], ["z@example.com"])
+    add_confirm, remove_confirm = client.writes[0][2], client.writes[1][2]
+    client.reads.clear()
+
+    added = add_confirm([{"id": "g1", "emailAddress": "a@example.com"}, {"id": "g1", "emailAddress": "c@example.com"}])
+    removed = remove_confirm([{"id": "g1", "domain": "partner.example"}, {"id": "g1", "emailAddress": "a@example.com"}])
+
+    assert added == [{}, None]  # a@ is there: that add took effect; c@ is not: send it again
+    assert removed == [{}, None]  # partner.example is gone: done; a@ is still there: send it again
+    assert len(client.reads) == 2
+
+
+def test_a_group_created_or_planned_by_the_task_is_not_read():
+    client = MemberClient()
+    wanted = validate_members({"add": ["a@example.com"]})
+
+    planned = members_module.ensure_members(client, {"id": None, "source": "cloud"}, wanted, check_mode=True)
+    created = members_module.ensure_members(client, {"id": "g9", "source": "cloud"}, wanted, created=True)
+
+    assert planned == (True, [], ["a@example.com"]) and created == (True, [], ["a@example.com"])
+    assert client.reads == []
+    assert [path for path, _items, _confirm, _needs in client.writes] == [members_module.ADD_GROUP_MEMBER]
+
+
+def test_check_mode_predicts_without_writing():
+    client = MemberClient(["a@example.com"])
+    result = members_module.ensure_members(
+        client, {"id": "g1", "source": "cloud"}, validate_members({"set": ["b@example.com"]}), check_mode=True
+    )
+    assert result == (True, ["a@example.com"], ["b@example.com"])
+    assert client.writes == [] and client.members == {"a@example.com"}
+
+
+def test_ldap_groups_refuse_a_change_before_any_write_but_allow_no_change():
+    client = MemberClient(["a@example.com"])
+    group = {"id": "g1", "name": "Synced", "source": "ldap"}
+
+    with pytest.raises(MemberError, match="source ldap"):
+        members_module.ensure_members(client, group, validate_members({"add": ["b@example.com"]}))
+    same = members_module.ensure_members(client, group, validate_members({"add": ["A@example.com"]}))
+
+    assert same == (False, ["a@example.com"], ["a@example.com"])
+    assert client.writes == []
+
+
+def test_with_members_adds_the_lists_and_moves_user_count():
+    before = {"id": "g1", "user_count": 3}
+    new_before, after = members_module.with_members(before, dict(before), (True, ["a", "b", "c"], ["a"]))
+    assert new_before == {"id": "g1", "user_count": 3, "members": ["a", "b", "c"]}
+    assert after == {"id": "g1", "user_count": 1, "members": ["a"]}
+    assert members_module.with_members(None, {"id": "g2", "user_count": 0}, (True, [], ["x"]))[0] is None
