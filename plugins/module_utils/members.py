@@ -298,3 +298,18 @@ def ensure_members(client, group, members, check_mode=False, created=False):
     if not check_mode:
         write_members(client, group["id"], to_add, to_remove)
     return True, current, after
+
+
+def with_members(before, after, member_changes):
+    """Return the group facts ``(before, after)`` with ``members`` added from ``ensure_members``' answer.
+
+    ``user_count`` of ``after`` moves by the change in the number of members (it was read before the change).
+    ``before`` stays None for a group that did not exist.
+    """
+    _changed, members_before, members_after = member_changes
+    if before is not None:
+        before = dict(before, members=members_before)
+    after = dict(after, members=members_after)
+    if isinstance(after.get("user_count"), int):
+        after["user_count"] = max(after["user_count"] + len(members_after) - len(members_before), 0)
+    return before, after
