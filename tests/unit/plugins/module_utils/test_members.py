@@ -7,6 +7,7 @@
 import pytest
 
 from ansible_collections.community.mimecast.plugins.module_utils import members as members_module
+from ansible_collections.community.mimecast.plugins.module_utils.client import ItemResult
 from ansible_collections.community.mimecast.plugins.module_utils.members import (
     MemberError,
     member_item,
@@ -167,23 +168,6 @@ def test_members_after_applies_a_plan():
 # -- reading and writing through the client contract (paginate, write) -----------------------------
 
 
-class Outcome:
-    """One item's outcome as client.write reports it (item, record, errors; ok and codes)."""
-
-    def __init__(self, item, record=None, errors=None):
-        self.item = item
-        self.record = record
-        self.errors = errors or []
-
-    @property
-    def ok(self):
-        return not self.errors
-
-    @property
-    def codes(self):
-        return set(error["code"] for error in self.errors)
-
-
 class MemberClient:
     """Group members in memory behind the two client calls members.py uses: paginate and write."""
 
@@ -213,10 +197,10 @@ class MemberClient:
             if code is None and not adding and value not in self.members:
                 code = members_module.NOT_A_MEMBER
             if code is not None:
-                results.append(Outcome(item, None, [{"code": code, "message": "refused", "retryable": False}]))
+                results.append(ItemResult(item, None, [{"code": code, "message": "refused", "retryable": False}]))
                 continue
             (self.members.add if adding else self.members.discard)(value)
-            results.append(Outcome(item, {}))
+            results.append(ItemResult(item, {}))
         return results
 
 
