@@ -14,8 +14,8 @@ description:
     names are not unique across parents, searches match names partially, and group ids can change over time.
   - With O(id), that exact group is managed; O(name) and O(parent) or O(parent_id) rename and move it.
   - Groups whose source is C(ldap) come from directory synchronisation; they are never renamed, moved or deleted.
-  - With O(members), also manages the group's members (email addresses and whole domains): adds, removes, or
-    makes the list exact.
+  - With O(members), also manages the group's members (email addresses and whole domains), adding, removing, or
+    making the list exact.
   - Works with API 1.0 keys (HMAC signatures) and API 2.0 client credentials (OAuth2 bearer tokens).
 author:
   - community.mimecast maintainers (@ansible-collections)
@@ -74,7 +74,7 @@ options:
     default: present
   members:
     description:
-      - Members of the group, managed with O(state=present): email addresses (a value with C(@)) and whole
+      - Members of the group, managed with O(state=present), as email addresses (a value with C(@)) and whole
         domains (a value without, such as V(partner.example)). Works for a group found by name and parent, by
         O(id), and for a group created by this task.
       - Values are compared ignoring letter case (Mimecast keeps them lower-case) and returned lower-case.
@@ -162,7 +162,7 @@ EXAMPLES = r"""
       remove:
         - john.doe@example.com
 
-- name: Make the members of Finance exactly the addresses of an HR export (CSV with an "email" column)
+- name: Make the members of Finance exactly the addresses of an HR export (a CSV, address in the first column)
   community.mimecast.mimecast_group:
     name: Finance
     parent: Departments/EMEA

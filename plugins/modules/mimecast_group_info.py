@@ -56,7 +56,7 @@ options:
   members:
     description:
       - Also return each listed group's members (RV(groups[].members)).
-      - Costs one request per 100 members of every listed group: combine with filters on large directories.
+      - Costs one request per 100 members of every listed group, so combine it with filters on large directories.
     type: bool
     default: false
 seealso:
