@@ -4,6 +4,8 @@
 # tokens, as recorded by the simulator), appears anywhere in that output.
 set -eu
 
+# setup_mimecast (and the member scenarios' control calls through it) is found beside this target
+export ANSIBLE_ROLES_PATH=..
 config="$(pwd)/../../integration_config.yml"
 log="${OUTPUT_DIR:-$(mktemp -d)}/mimecast_vvvv.log"
 
