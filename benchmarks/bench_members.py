@@ -118,12 +118,15 @@ def main(argv=None):
     parser.add_argument("--api", choices=("1", "2"), default="2")
     parser.add_argument("--ansible-playbook", default=shutil.which("ansible-playbook") or "ansible-playbook")
     parser.add_argument("--python", default=None, help="module interpreter (default: ansible-playbook's)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of every step per size; medians are printed")
     parser.add_argument("--json", help="write every figure here")
     args = parser.parse_args(argv)
     try:
         sizes = [int(size) for size in args.sizes.split(",")]
     except ValueError:
         parser.error("--sizes takes numbers separated by commas")
+    args.ansible_playbook = shutil.which(args.ansible_playbook) or args.ansible_playbook
+    args.ansible_playbook = os.path.abspath(args.ansible_playbook)  # the playbooks run in a temporary directory
     if args.python is None:
         args.python = os.path.join(os.path.dirname(os.path.abspath(args.ansible_playbook)), "python")
 
@@ -142,8 +145,6 @@ def main(argv=None):
         sys.path.insert(0, collections)
         auth = connection(server.url, args.api)
         for size in sizes:
-            server.state.reset()
-            server.state.seed({"groups": [{"name": "Bench"}]})
             wanted = ["user%06d@corp.example" % n for n in range(1, size + 1)]
             steps = [
                 ("set %d on an empty group" % size, {"set": wanted}, True),
@@ -151,15 +152,30 @@ def main(argv=None):
                 ("the same in upper case", {"set": [v.upper() for v in wanted]}, False),
                 ("add 1, remove 1 absent", {"add": ["newcomer@corp.example"], "remove": ["nobody@corp.example"]}, True),
             ]
-            for label, members, changed in steps:
-                task_args = dict(auth, name="Bench", members=members)
-                results.append(dict(run_step(args, env, workdir, server, label, task_args, changed), size=size))
+            rounds = []
+            for _round in range(args.rounds):
+                server.state.reset()
+                server.state.seed({"groups": [{"name": "Bench"}]})
+                rounds.append(
+                    [
+                        run_step(args, env, workdir, server, label, dict(auth, name="Bench", members=members), changed)
+                        for label, members, changed in steps
+                    ]
+                )
+            for index in range(len(steps)):
+                runs = [one_round[index] for one_round in rounds]
+                row = dict(runs[0], size=size, task_seconds=statistics.median(r["task_seconds"] for r in runs))
+                row["all_task_seconds"] = [r["task_seconds"] for r in runs]
+                results.append(row)
             results.append({"size": size, "step": "planner (pure)", "task_seconds": time_planner(size)})
     finally:
         server.shutdown()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print("API %s.0, %s, Python %s" % (args.api, args.ansible_playbook, sys.version.split()[0]))
+    print(
+        "API %s.0, %s, Python %s, median of %d rounds"
+        % (args.api, args.ansible_playbook, sys.version.split()[0], args.rounds)
+    )
     print("%-28s %8s %10s %9s  %s" % ("step", "members", "task ms", "requests", "requests by path / items written"))
     for row in results:
         detail = ""
