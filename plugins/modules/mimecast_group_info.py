@@ -55,6 +55,7 @@ options:
     choices: [cloud, ldap]
 seealso:
   - module: community.mimecast.mimecast_group
+  - module: community.mimecast.mimecast_group_tree
 """
 
 EXAMPLES = r"""
@@ -70,6 +71,15 @@ EXAMPLES = r"""
 - name: Show where they are
   ansible.builtin.debug:
     msg: "{{ finance.groups | map(attribute='path') | list }}"
+
+- name: Turn the directory into code - the paths, fed back to mimecast_group_tree with purge, change nothing
+  community.mimecast.mimecast_group_info:
+  register: directory
+
+- name: Keep the directory as it is from now on
+  community.mimecast.mimecast_group_tree:
+    groups: "{{ directory.paths }}"
+    purge: true
 
 - name: List the groups directly under Departments/EMEA that are synchronised from the directory
   community.mimecast.mimecast_group_info:
@@ -118,6 +128,17 @@ groups:
       description: Number of members.
       type: int
       sample: 0
+paths:
+  description:
+    - The full paths (names from the root joined by C(/)) of the groups in RV(groups), sorted; a group whose chain
+      of parents cannot be followed is left out.
+    - Given as O(community.mimecast.mimecast_group_tree#module:groups) with
+      O(community.mimecast.mimecast_group_tree#module:purge=true), they describe the directory as it is, so that
+      task changes nothing: an existing directory becomes code in one step.
+  returned: success
+  type: list
+  elements: str
+  sample: [Departments, Departments/EMEA, Departments/EMEA/Finance]
 """
 
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
@@ -145,7 +166,9 @@ def main():
 
     with module.failures():
         groups = list_groups(directory, **{k: params[k] for k in ("name", "query", "parent", "parent_id", "source")})
-    module.exit_json(changed=False, groups=groups)
+    # Fed back as mimecast_group_tree's groups (with purge), these paths leave the directory as it is.
+    paths = sorted(g["path"] for g in groups if g["path"] is not None)
+    module.exit_json(changed=False, groups=groups, paths=paths)
 
 
 if __name__ == "__main__":
