@@ -134,7 +134,7 @@ paths:
       of parents cannot be followed is left out.
     - Given as O(community.mimecast.mimecast_group_tree#module:groups) with
       O(community.mimecast.mimecast_group_tree#module:purge=true), they describe the directory as it is, so that
-      task changes nothing: an existing directory becomes code in one step.
+      task changes nothing. An existing directory becomes code in one step.
   returned: success
   type: list
   elements: str

@@ -9,8 +9,8 @@ short_description: Converge a whole tree of Mimecast profile groups in one task
 version_added: 0.1.0
 description:
   - Makes a tree of Mimecast profile groups, given as paths of names such as V(Departments/EMEA/Finance), exist in
-    one task: the directory is listed once, the missing groups are created level by level (parents first), in
-    requests of up to O(batch_size) groups each.
+    one task. The directory is listed once, then the missing groups are created level by level (parents first),
+    in requests of up to O(batch_size) groups each.
   - With O(purge), every other cloud group under O(root) is deleted, deepest first; with O(state=absent), the
     listed groups are deleted.
   - Groups are found by their path of names on every run, because Mimecast group names are not unique and ids
