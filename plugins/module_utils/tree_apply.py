@@ -266,19 +266,24 @@ def _delete(directory, plan, batch_size, outcome):
                 ready.append(op)
         for batch in _batches(ready, batch_size):
             items = [{"id": op.group["id"]} for op in batch]
-            ops_of = dict((id(item), op) for item, op in zip(items, batch))
-
-            def confirm(pending, ops_of=ops_of):
-                tree = directory.tree()
-                return [{} if _is_gone(tree, ops_of[id(item)]) else None for item in pending]
-
-            results = directory.delete(items, confirm)
+            results = directory.delete(items, _confirm_gone(directory, items, batch))
             for op, result in zip(batch, results):
                 if result.ok or result.codes <= GONE_CODES:
                     outcome.deleted.append((op.path, op.group))
                 else:
                     outcome.failures.append(("delete", op.path, result.errors))
                     blocked.add(op.group["parent_id"])
+
+
+def _confirm_gone(directory, items, ops):
+    """A ``confirm`` for deletes: ``{}`` for each pending item whose group a fresh listing no longer shows."""
+    op_of = dict((id(item), op) for item, op in zip(items, ops))
+
+    def confirm(pending):
+        tree = directory.tree()
+        return [{} if _is_gone(tree, op_of[id(item)]) else None for item in pending]
+
+    return confirm
 
 
 def _is_gone(tree, op):
