@@ -84,6 +84,7 @@ class TreeOutcome:
         self.failures = []  # (action, path, errors)
         self.skipped = []  # (action, path) not attempted because of a failure
         self.error = None  # an exception that stopped the run part-way
+        self.in_flight = []  # (action, path) of the request being written; its outcome is unknown after an error
 
     @property
     def changed(self):
@@ -115,6 +116,11 @@ class TreeOutcome:
             parts.append("Mimecast refused %d item(s): %s%s" % (len(self.failures), ", ".join(listed), more))
         if self.error is not None:
             parts.append(getattr(self.error, "message", None) or str(self.error))
+            if self.in_flight:
+                parts.append(
+                    "the outcome of the request in flight is unknown, read the directory before trying again: %s"
+                    % ", ".join("%s %r" % (action, join_path(path)) for action, path in self.in_flight[:MESSAGE_LIMIT])
+                )
         if self.skipped:
             parts.append(
                 "not attempted because of the failures above: %d (%s)"
@@ -228,7 +234,9 @@ def _create(directory, plan, batch_size, outcome):
                 if parent_id is not None:
                     item["parentId"] = parent_id
                 items.append(item)
+            outcome.in_flight = [("create", op.path) for op, _parent_id in batch]
             results = directory.create(items, _confirm_by_path(directory, items, [op.path for op, _p in batch]))
+            outcome.in_flight = []
             for (op, parent_id), result in zip(batch, results):
                 if not result.ok:
                     outcome.failures.append(("create", op.path, result.errors))
@@ -266,7 +274,9 @@ def _delete(directory, plan, batch_size, outcome):
                 ready.append(op)
         for batch in _batches(ready, batch_size):
             items = [{"id": op.group["id"]} for op in batch]
+            outcome.in_flight = [("delete", op.path) for op in batch]
             results = directory.delete(items, _confirm_gone(directory, items, batch))
+            outcome.in_flight = []
             for op, result in zip(batch, results):
                 if result.ok or result.codes <= GONE_CODES:
                     outcome.deleted.append((op.path, op.group))

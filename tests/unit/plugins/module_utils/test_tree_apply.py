@@ -41,6 +41,9 @@ class TreeSession(DirectorySession):
         self.batches = []  # (kind, [name or id, ...]) per write request
         self.drop_request = None  # number of the write request (1-based) whose answer is lost after it ran
         self.rate_limit_request = None  # number of the write request answered 429 (not run)
+        self.lost_request = None  # number of the write request whose connection breaks before it runs
+        self.strip_ids = False  # answer creates with records that carry no id
+        self.during_request = None  # called while a write request runs (another client at work)
 
     def post(self, url, data=None, **kwargs):
         body = json.loads(data)
@@ -51,6 +54,10 @@ class TreeSession(DirectorySession):
         self.batches.append((kind, [item.get("description", item.get("id")) for item in body["data"]]))
         if number == self.rate_limit_request:
             return response(429, envelope(status=429), headers={"X-RateLimit-Reset": "10"})
+        if number == self.lost_request:
+            raise requests.exceptions.ConnectionError("connection reset by peer")
+        if self.during_request:
+            self.during_request()
         answers, fails = [], []
         for item in body["data"]:
             label = item.get("description", item.get("id"))
@@ -61,6 +68,8 @@ class TreeSession(DirectorySession):
                 answers.append(getattr(self, "_" + kind)(item))
         if number == self.drop_request:
             raise requests.exceptions.ConnectionError("connection reset by peer")
+        if self.strip_ids:
+            answers = [dict((k, v) for k, v in answer.items() if k != "id") for answer in answers]
         return response(body=envelope(answers, fail=fails))
 
     def paths(self):
@@ -292,3 +301,59 @@ def test_batch_size_outside_1_to_500_is_refused(size):
         validate_batch_size(size)
     assert validate_batch_size(MAX_BATCH_SIZE) == MAX_BATCH_SIZE
     assert DEFAULT_BATCH_SIZE == 100
+
+
+def test_a_delete_batch_lost_before_it_ran_is_sent_again_after_confirming(api):
+    api.add_path("Org/Y")
+    api.lost_request = 1
+
+    outcome = converge(api, [], root="Org", purge=True)
+
+    assert not outcome.failed and outcome.result()["deleted"] == ["Org/Y"]
+    assert [kind for kind, _items in api.batches] == ["delete", "delete"]
+    assert finds(api) == 2 and api.paths() == ["Org"]
+
+
+def test_create_answers_without_ids_are_completed_from_the_listing(api):
+    api.strip_ids = True
+
+    outcome = converge(api, ["A/A1"], root="Org")
+
+    assert not outcome.failed and api.paths() == ["Org", "Org/A", "Org/A/A1"]
+    groups = outcome.result()["groups"]
+    assert all(g["id"] for g in groups) and groups[1]["parent_id"] == groups[0]["id"]
+
+
+def test_duplicates_that_appear_during_a_confirmation_stop_the_run(api):
+    org = api.add_path("Org")
+
+    def someone_else_creates_a():
+        if len(api.batches) == 1:
+            api.add("A", org)
+
+    api.drop_request = 1
+    api.during_request = someone_else_creates_a
+
+    outcome = converge(api, ["A/A1", "B"], root="Org")
+
+    assert outcome.failed
+    message = outcome.failure_message()
+    assert "2 groups named 'A' were found under 'Org'" in message
+    assert "appeared during this run; nothing more was sent" in message
+    assert "the outcome of the request in flight is unknown" in message and "create 'Org/B'" in message
+    assert [kind for kind, _items in api.batches] == ["create"]  # A1 was never sent
+
+
+def test_purge_warns_about_what_it_keeps_and_the_diff_shows_what_went(api):
+    api.add_path("Org/HR", source="ldap")
+    api.add_path("Org/Old")
+
+    outcome = converge(api, ["Keep"], root="Org", purge=True)
+
+    result = outcome.result(diff=True)
+    assert outcome.warnings() == [
+        "purge kept 1 group(s) under root that are not listed: 'Org/HR' (synchronised from the directory (source ldap))"
+    ]
+    assert result["diff"]["before"]["paths"] == ["Org", "Org/HR", "Org/Old"]
+    assert result["diff"]["after"]["paths"] == ["Org", "Org/HR", "Org/Keep"]
+    assert converge(api, ["Keep", "HR"], root="Org", purge=True).warnings() == []

@@ -347,3 +347,24 @@ def test_adding_a_hundred_and_ten_groups_to_a_directory_of_two_thousand_plans_tw
     assert [len(level) for level in result.create_levels] == [10, 100]
     assert {op.parent_id for op in result.create_levels[0]} == {"id:Org"}
     assert result.delete_levels == []
+
+
+def test_more_than_ten_bad_entries_are_counted_after_the_first_ten():
+    with pytest.raises(GroupError) as failure:
+        parse_request(["A//%d" % n for n in range(12)])
+
+    assert str(failure.value).startswith("groups has 12 bad entries")
+    assert str(failure.value).endswith("; and 2 more")
+
+
+def test_a_root_of_white_space_around_a_slash_is_refused():
+    with pytest.raises(GroupError, match="root must not start or end with white space"):
+        parse_request(["A"], " / ")
+
+
+def test_an_unknown_state_is_refused_and_operations_print_their_path():
+    with pytest.raises(GroupError, match="state must be present or absent"):
+        plan(listing(), ["A"], state="latest")
+    result = plan(listing("Org", "Org/Old"), ["New"], root="Org", purge=True)
+    assert repr(result.creates) == "[Create('Org/New', parent_id='id:Org')]"
+    assert repr(result.deletes) == "[Delete('Org/Old', id='id:Org/Old')]"
