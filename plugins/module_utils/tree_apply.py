@@ -117,10 +117,12 @@ class TreeOutcome:
         if self.error is not None:
             parts.append(getattr(self.error, "message", None) or str(self.error))
             if self.in_flight:
-                parts.append(
-                    "the outcome of the request in flight is unknown, read the directory before trying again: %s"
-                    % ", ".join("%s %r" % (action, join_path(path)) for action, path in self.in_flight[:MESSAGE_LIMIT])
-                )
+                if isinstance(self.error, MimecastError) and not self.error.uncertain:
+                    what = "the request in flight was refused whole, none of it was done"
+                else:
+                    what = "the outcome of the request in flight is unknown, read the directory before trying again"
+                named = ", ".join("%s %r" % (kind, join_path(path)) for kind, path in self.in_flight[:MESSAGE_LIMIT])
+                parts.append("%s: %s" % (what, named))
         if self.skipped:
             parts.append(
                 "not attempted because of the failures above: %d (%s)"

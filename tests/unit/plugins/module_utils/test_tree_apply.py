@@ -284,6 +284,8 @@ def test_an_error_part_way_is_kept_with_what_was_done(api):
     assert outcome.details()["http_status"] == 429
     assert outcome.result()["created"] == ["Org", "Org/A", "Org/B", "Org/C"]
     assert "done before the failure and kept: 4 created" in outcome.failure_message()
+    refused = "the request in flight was refused whole, none of it was done: create 'Org/A/A1'"
+    assert refused in outcome.failure_message()
 
 
 def test_a_plan_refusal_is_raised_before_any_write(api):
