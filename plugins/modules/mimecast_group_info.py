@@ -61,6 +61,7 @@ options:
     default: false
 seealso:
   - module: community.mimecast.mimecast_group
+  - module: community.mimecast.mimecast_group_tree
 """
 
 EXAMPLES = r"""
@@ -87,6 +88,15 @@ EXAMPLES = r"""
 - name: Show them
   ansible.builtin.debug:
     msg: "{{ finance_members.groups[0].members }}"
+
+- name: Turn the directory into code - the paths, fed back to mimecast_group_tree with purge, change nothing
+  community.mimecast.mimecast_group_info:
+  register: directory
+
+- name: Keep the directory as it is from now on
+  community.mimecast.mimecast_group_tree:
+    groups: "{{ directory.paths }}"
+    purge: true
 
 - name: List the groups directly under Departments/EMEA that are synchronised from the directory
   community.mimecast.mimecast_group_info:
@@ -141,6 +151,17 @@ groups:
       type: list
       elements: str
       sample: [jane.doe@example.com, partner.example]
+paths:
+  description:
+    - The full paths (names from the root joined by C(/)) of the groups in RV(groups), sorted; a group whose chain
+      of parents cannot be followed is left out.
+    - Given as O(community.mimecast.mimecast_group_tree#module:groups) with
+      O(community.mimecast.mimecast_group_tree#module:purge=true), they describe the directory as it is, so that
+      task changes nothing. An existing directory becomes code in one step.
+  returned: success
+  type: list
+  elements: str
+  sample: [Departments, Departments/EMEA, Departments/EMEA/Finance]
 """
 
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
@@ -172,7 +193,9 @@ def main():
         groups = list_groups(directory, **{k: params[k] for k in ("name", "query", "parent", "parent_id", "source")})
         if params["members"]:
             groups = [dict(group, members=read_members(directory.client, group["id"])) for group in groups]
-    module.exit_json(changed=False, groups=groups)
+    # Fed back as mimecast_group_tree's groups (with purge), these paths leave the directory as it is.
+    paths = sorted(g["path"] for g in groups if g["path"] is not None)
+    module.exit_json(changed=False, groups=groups, paths=paths)
 
 
 if __name__ == "__main__":

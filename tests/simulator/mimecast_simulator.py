@@ -72,6 +72,9 @@ DEFAULT_CONFIG = {
     "id_mode": "stable",
     "binding_expired": False,
     "forbidden_paths": [],
+    # The most `data` items one request may carry (0: no cap). A request with more is refused whole,
+    # with HTTP 400 and nothing executed, so a test can prove that a client splits its writes into batches.
+    "max_items_per_request": 0,
 }
 # Smallest accepted value of each integer setting.
 INT_MINIMUMS = {
@@ -81,6 +84,7 @@ INT_MINIMUMS = {
     "token_ttl": 0,
     "rate_limit": 0,
     "rate_window_ms": 1,
+    "max_items_per_request": 0,
 }
 ID_MODES = ("stable", "per_response")
 SOURCES = ("cloud", "ldap")
@@ -486,10 +490,18 @@ class SimulatorState:
         with self.lock:
             # Validate everything first so a bad entry leaves the tree untouched.
             plans = [self._seed_plan(entry) for entry in entries]
+            # (parent serial, name) -> the oldest such group: one pass over the tree, then a dict look-up per
+            # path part, so seeding thousands of groups stays linear in their number.
+            oldest: dict[tuple, Group] = {}
+            for group in self._groups.values():  # creation order: the first seen is the oldest
+                oldest.setdefault((group.parent.serial, group.name), group)
             created = []
             for name, parent_ref, source, count, user_count in plans:
-                parent = parent_ref if isinstance(parent_ref, Group) else self._ensure_path(parent_ref)
-                created.extend(self._new_group(name, parent, source, user_count) for _copy in range(count))
+                parent = parent_ref if isinstance(parent_ref, Group) else self._ensure_path(parent_ref, oldest)
+                for _copy in range(count):
+                    group = self._new_group(name, parent, source, user_count)
+                    oldest.setdefault((parent.serial, name), group)
+                    created.append(group)
             return {"groups": [self._sim_record(g) for g in created]}
 
     def _seed_plan(self, entry):
@@ -519,12 +531,14 @@ class SimulatorState:
             raise ControlError("parent must be a path string or a list of names")
         return name, names, source, count, user_count
 
-    def _ensure_path(self, names: list[str]) -> Group:
+    def _ensure_path(self, names: list[str], oldest: dict) -> Group:
         node = self.root
         for name in names:
             # Names are not unique; like the brief says, an ambiguous part resolves to the oldest.
-            match = next((g for g in self._groups.values() if g.parent is node and g.name == name), None)
-            node = match if match is not None else self._new_group(name, node, "cloud", 0)
+            match = oldest.get((node.serial, name))
+            if match is None:
+                match = oldest[(node.serial, name)] = self._new_group(name, node, "cloud", 0)
+            node = match
         return node
 
     # ---- tokens ----------------------------------------------------------------------------
@@ -693,6 +707,7 @@ class SimulatorState:
             else:
                 try:
                     payload = _parse_envelope(body)
+                    self._check_item_cap(payload)
                 except ApiError as exc:
                     reply = Reply(exc.status, error_envelope(exc.status, exc.code, exc.message))
                 else:
@@ -700,6 +715,22 @@ class SimulatorState:
                     reply = Reply(200, self._execute(path, payload))
             reply.headers.update(rate)
             return reply
+
+    def _check_item_cap(self, payload: dict) -> None:
+        """Refuse a request with more ``data`` items than ``max_items_per_request`` (0: no cap).
+
+        The whole request is refused before any item runs (HTTP 400, ``err_request_too_many_items``),
+        the way an API refuses a body over its limit; it counts as ``rejected`` in the stats.
+        """
+        cap = self.config["max_items_per_request"]
+        items = payload.get("data") or []
+        if cap and len(items) > cap:
+            self.stats["rejected"] += 1
+            raise ApiError(
+                400,
+                "err_request_too_many_items",
+                f"a request may carry at most {cap} data items; this one has {len(items)}",
+            )
 
     def _execute(self, path: str, payload: dict) -> dict:
         items = payload.get("data") or []
@@ -1558,6 +1589,7 @@ def parse_args(argv=None):
     parser.add_argument("--id-mode", choices=ID_MODES)
     parser.add_argument("--date-skew-seconds", type=int)
     parser.add_argument("--token-ttl", type=int)
+    parser.add_argument("--max-items-per-request", type=int, help="refuse requests with more data items (0: no cap)")
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
     return parser.parse_args(argv)
 
@@ -1565,7 +1597,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     config_names = ("page_size_default", "page_size_max", "rate_limit", "rate_window_ms", "id_mode")
-    config_names += ("date_skew_seconds", "token_ttl")
+    config_names += ("date_skew_seconds", "token_ttl", "max_items_per_request")
     config = {name: getattr(args, name) for name in config_names if getattr(args, name) is not None}
     try:
         server = SimulatorServer(
