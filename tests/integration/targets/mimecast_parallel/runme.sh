@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Eight hosts, eight forks, every create answered only after 0.3 s: each host ensures one shared group, then
-# Sites and Sites/<its name>. Without the controller's per-tenant lock every host lists the directory before
-# any create lands and the run makes eight of each shared group. Run in several shapes: options and MIMECAST_*
-# variables, both credential kinds, the linear and free strategies, delegate_to, serial, and check mode.
+# Sites and Sites/<its name>, then Trees/<its name> with mimecast_group_tree. Without the controller's
+# per-tenant lock every host lists the directory before any create lands and the run makes eight of each
+# shared group. Run in several shapes: options and MIMECAST_* variables, both credential kinds, the linear and
+# free strategies, delegate_to, serial, and check mode.
 set -eux
 
 config="$(pwd)/../../integration_config.yml"

@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.community.mimecast.plugins.action import mimecast_group as action_plugin
 from ansible_collections.community.mimecast.plugins.module_utils.credentials import tenant_key
+from ansible_collections.community.mimecast.plugins.plugin_utils import tenant_action
 
 URL = "http://127.0.0.1:8080"
 API2 = {"client_id": "cid-1", "client_secret": "client-secret-1"}
@@ -55,7 +56,7 @@ def test_environment_keyword_wins_over_the_controllers_variables(clean_environ):
 
 def test_remote_module_does_not_see_the_controllers_variables(clean_environ):
     warnings = []
-    clean_environ.setattr(action_plugin.display, "warning", warnings.append)
+    clean_environ.setattr(tenant_action.display, "warning", warnings.append)
     for name, value in API2_ENV.items():
         clean_environ.setenv(name, value)
     assert action({"name": "A"}, transport="ssh")._tenant_key() is None
