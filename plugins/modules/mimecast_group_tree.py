@@ -101,7 +101,7 @@ notes:
     on a refused group; no delete is sent after a refused create; the task then fails, names each refused group
     with Mimecast's error, and returns what was done in RV(created) and RV(deleted).
   - Parallel runs. While the module runs, the task holds a lock on the controller, keyed by tenant (a hash of
-    O(base_url) and O(client_id) or O(access_key), never a secret), shared with M(community.mimecast.mimecast_group):
+    O(base_url) and O(client_id) or O(access_key), never a secret), shared with M(community.mimecast.mimecast_group), so
     tasks that write to one tenant take turns, also across forks, C(strategy=free), C(delegate_to) and C(serial),
     and across runs of the same user on the same controller. Check mode takes no lock. The lock cannot guard
     another controller (such as a second AWX job) or changes in the Mimecast console; run one job per tenant at
