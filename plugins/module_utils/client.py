@@ -31,7 +31,6 @@ from ansible_collections.community.mimecast.plugins.module_utils.signing import 
     sign,
 )
 
-DEFAULT_API2_BASE_URL = "https://api.services.mimecast.com"
 TOKEN_PATH = "/oauth/token"
 MAX_PAGE_SIZE = 100
 # How much of a non-JSON reply is quoted in an error: enough to recognise a proxy or gateway page.
