@@ -6,6 +6,8 @@ set -eu
 
 config="$(pwd)/../../integration_config.yml"
 log="${OUTPUT_DIR:-$(mktemp -d)}/mimecast_vvvv.log"
+# The playbooks use the setup_mimecast role (needs/target/setup_mimecast in aliases).
+export ANSIBLE_ROLES_PATH=..
 
 if ! ansible-playbook -vvvv scenarios.yml -e "@${config}" >"${log}" 2>&1; then
     tail -n 60 "${log}"
