@@ -98,6 +98,36 @@ def _describe(errors):
     return "; ".join("%s: %s" % (e.get("code") or "error", e.get("message") or "no message") for e in errors)
 
 
+class ItemResult:
+    """The outcome of one ``data`` item of a write: its ``record`` in the reply, or Mimecast's ``errors`` for it."""
+
+    def __init__(self, item, record=None, errors=None):
+        self.item = item
+        self.record = record
+        self.errors = errors or []
+
+    @property
+    def ok(self):
+        """True when Mimecast reported no error for the item."""
+        return not self.errors
+
+    @property
+    def codes(self):
+        """The error codes Mimecast gave for the item."""
+        return set(e.get("code") for e in self.errors)
+
+    def error(self, path):
+        """A :class:`MimecastError` for a refused item, with Mimecast's codes and messages."""
+        return MimecastError(
+            "Mimecast refused %s: %s" % (path, _describe(self.errors) or "no error given"),
+            code=self.errors[0].get("code") if self.errors else None,
+            errors=self.errors,
+        )
+
+    def __repr__(self):
+        return "ItemResult(%r, record=%r, errors=%r)" % (self.item, self.record, self.errors)
+
+
 class ApiKeyAuth:
     """API 1.0: every request signed with HMAC-SHA1 over date, request id, path and application key."""
 
@@ -118,10 +148,6 @@ class ApiKeyAuth:
         client.register_secret(signature)
         client.register_secret(value)
         return {"Authorization": value, "x-mc-date": date, "x-mc-req-id": request_id, "x-mc-app-id": self.app_id}
-
-    def refresh(self, client):
-        """Nothing to refresh: a signature is made per request."""
-        return False
 
 
 class ClientCredentialsAuth:
@@ -281,8 +307,12 @@ class MimecastClient:
             raise self._status_error(response, TOKEN_PATH, body)
         return body
 
-    def _api_reply(self, path, response):
-        """Return the JSON body of a successful API reply; raise MimecastError for every kind of failure."""
+    def _api_reply(self, path, response, per_item=False):
+        """Return the JSON body of an API reply that ran; raise MimecastError for every kind of failure.
+
+        With ``per_item`` (writes), ``fail`` entries are left in the body for the caller to match to its items,
+        as long as the request as a whole ran (``meta.status`` 200, or failures given per item).
+        """
         status = response.status_code
         if status == 429 or status >= 500:
             raise self._status_error(response, path, self._json_or_empty(response))
@@ -291,6 +321,8 @@ class MimecastClient:
             raise self._status_error(response, path, body)
         errors = _errors_of(body)
         meta_status = (body.get("meta") or {}).get("status", 200)
+        if per_item and meta_status < 500 and (meta_status == 200 or body.get("fail")):
+            return body
         if errors or meta_status != 200:
             # Mimecast marks failures worth retrying; whether a write ran before one is not said.
             transient = meta_status >= 500 or bool(errors and all(e["retryable"] for e in errors))
@@ -378,14 +410,17 @@ class MimecastClient:
             return {}
         return body if isinstance(body, dict) else {}
 
-    def _exchange(self, path, send, parse, write):
+    def _exchange(self, path, send, parse, write, settle=None):
         """Send and parse, retrying what is safe to retry: the one retry loop of the collection.
 
-        * 429: Mimecast did not execute the call, so it is retried after the wait Mimecast asks for, writes too.
+        ``max_retries`` bounds the sends of one request, whatever mix of failures it meets:
+
+        * 429: Mimecast did not execute the call, so it is sent again after the wait Mimecast asks for, writes too.
         * A refused bearer token (API 2.0): not executed either; a new token is fetched and the call sent again.
-        * Server errors, dropped connections, timeouts, gateway pages: reads are retried with backoff. A write
-          is re-sent only when the failure proves it never left (a connect timeout); otherwise it is raised
-          with ``uncertain`` set, and the caller looks the object up before trying again.
+        * Server errors, dropped connections, timeouts, gateway pages: reads are sent again with backoff. A write
+          is sent again blind only when the failure proves it never left (a connect timeout). Otherwise
+          ``settle()`` reads the directory to learn what the write did: it returns the final result when nothing
+          is left to send, or None to send what is left. Without ``settle`` the failure is raised, ``uncertain``.
         """
         attempt = 0
         while True:
@@ -393,16 +428,28 @@ class MimecastClient:
                 return parse(send())
             except MimecastError as failure:
                 token_refused = failure.status == 401 and path != TOKEN_PATH and self.auth.kind == "api2"
-                safe = failure.status == 429 or (failure.retryable and not (write and failure.uncertain))
-                if attempt >= self.max_retries or not (safe or token_refused):
+                resend = failure.status == 429 or (failure.retryable and not (write and failure.uncertain))
+                confirm = write and failure.retryable and failure.uncertain and settle is not None
+                if attempt >= self.max_retries or not (resend or token_refused or confirm):
                     raise
                 attempt += 1
                 if token_refused:
                     if not self.auth.refresh(self):
                         raise
                     self.wait_before_retry(path, "the bearer token was refused; fetching a new one", delay=0)
-                else:
+                    continue
+                if not confirm:
                     self.wait_before_retry(path, failure.message, attempt=attempt, hint=failure.wait_hint)
+                    continue
+                self.wait_before_retry(
+                    path,
+                    "%s; reading the directory before trying again" % failure.message,
+                    attempt=attempt,
+                    hint=failure.wait_hint,
+                )
+                done = settle()
+                if done is not None:
+                    return done
 
     def wait_before_retry(self, path, reason, attempt=1, hint=None, delay=None):
         """Report a retry as a warning and wait for it: the one place every retry is paced."""
@@ -415,17 +462,8 @@ class MimecastClient:
 
     # -- the envelope ------------------------------------------------------------------------------
 
-    def call(self, path, items=None, meta=None, write=False):
-        """POST ``{"data": items, "meta": meta}`` to ``path`` and return ``(data, meta)`` of the reply.
-
-        ``items`` is a list: Mimecast processes several items of one call like separate calls. Any
-        ``fail`` entry, or a ``meta.status`` other than 200, raises :class:`MimecastError` carrying
-        Mimecast's codes and messages. ``write`` marks calls that change something: they are never
-        re-sent after a failure that may have executed them.
-        """
-        body = {"data": list(items or [])}
-        if meta:
-            body["meta"] = meta
+    def _post(self, path, body):
+        """A ``send`` for :meth:`_exchange`: POST ``body`` as JSON with fresh authentication headers."""
         payload = json.dumps(body)
 
         def send():
@@ -433,8 +471,99 @@ class MimecastClient:
             headers.update(self.auth.headers(self, path))
             return self._http(path, data=payload, headers=headers)
 
-        reply = self._exchange(path, send, lambda response: self._api_reply(path, response), write)
+        return send
+
+    def call(self, path, items=None, meta=None):
+        """POST ``{"data": items, "meta": meta}`` to a read endpoint and return ``(data, meta)`` of the reply.
+
+        Any ``fail`` entry, or a ``meta.status`` other than 200, raises :class:`MimecastError` carrying
+        Mimecast's codes and messages. Writes go through :meth:`write`.
+        """
+        body = {"data": list(items or [])}
+        if meta:
+            body["meta"] = meta
+        reply = self._exchange(path, self._post(path, body), lambda response: self._api_reply(path, response), False)
         return reply.get("data") or [], reply.get("meta") or {}
+
+    def write(self, path, items, confirm=None, needs_record=True):
+        """Send the write ``items`` in one request and return an :class:`ItemResult` for each, in order.
+
+        Mimecast runs each item like a call of its own: successes come back in ``data`` in order, failures in
+        ``fail`` with the item echoed in ``key``. A refused item is returned with its errors, not raised: the
+        caller decides what an error means. What the request did is never guessed: after a failure that may
+        or may not have executed it (a dropped connection, a timeout, a server error, items refused only as
+        retryable, or with ``needs_record`` a success whose record cannot be matched), ``confirm(items)`` is
+        called with the items still in doubt. It must read the directory again and return, for each, the
+        record showing its effect, or None when there is none; only those are sent again. Without
+        ``confirm`` such a failure raises :class:`MimecastError` with ``uncertain`` set. The request is sent
+        at most ``max_retries + 1`` times in all (429 waits, token refreshes and confirmation rounds alike).
+        """
+        items = list(items)
+        results = [None] * len(items)
+
+        def pending():
+            return [i for i, result in enumerate(results) if result is None]
+
+        def send():
+            return self._post(path, {"data": [items[i] for i in pending()]})()
+
+        def parse(response):
+            sent = pending()
+            body = self._api_reply(path, response, per_item=True)
+            doubtful = self._match_items(sent, items, body, results, needs_record)
+            if doubtful:
+                raise MimecastError(
+                    "the outcome of %d of the %d item(s) sent to %s is unknown" % (len(doubtful), len(sent), path),
+                    retryable=True,
+                    uncertain=True,
+                )
+            return results
+
+        def settle():
+            sent = pending()
+            found = list(confirm([items[i] for i in sent]))
+            if len(found) != len(sent):
+                raise ValueError("confirm() answered for %d of %d items" % (len(found), len(sent)))
+            for i, record in zip(sent, found):
+                if record is not None:
+                    results[i] = ItemResult(items[i], record)
+            return None if pending() else results
+
+        return self._exchange(path, send, parse, True, settle if confirm else None)
+
+    @staticmethod
+    def _match_items(sent, items, body, results, needs_record):
+        """Fill ``results`` for the items of ``sent`` whose outcome the reply tells; return the others."""
+        failures = {}
+        unmatched = False
+        for entry in body.get("fail") or []:
+            key = entry.get("key") if isinstance(entry, dict) else None
+            if key is None and len(sent) == 1:
+                key = items[sent[0]]
+            index = next((i for i in sent if i not in failures and items[i] == key), None)
+            if index is None:
+                unmatched = True  # a failure we cannot pin on one item: every other item is in doubt
+                continue
+            failures[index] = _errors_of({"fail": [entry]})
+        doubtful = []
+        for index, errors in failures.items():
+            if all(e["retryable"] for e in errors):
+                doubtful.append(index)  # Mimecast says try again; whether it ran first is not said
+            else:
+                results[index] = ItemResult(items[index], errors=errors)
+        succeeded = [i for i in sent if i not in failures]
+        records = body.get("data") or []
+        if unmatched:
+            return sorted(doubtful + succeeded)
+        if len(records) == len(succeeded):
+            for index, record in zip(succeeded, records):
+                results[index] = ItemResult(items[index], record if isinstance(record, dict) else {})
+        elif not needs_record:
+            for index in succeeded:
+                results[index] = ItemResult(items[index], {})
+        else:
+            doubtful.extend(succeeded)
+        return sorted(doubtful)
 
     def paginate(self, path, item=None, page_size=MAX_PAGE_SIZE):
         """Yield the ``data`` entries of every page of a paginated call, following ``meta.pagination.next``."""

@@ -164,12 +164,14 @@ group:
       sample: 0
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.groups import (
-    GroupDirectory,
-    GroupError,
+from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
+from ansible_collections.community.mimecast.plugins.module_utils.group_flows import (
     ensure_absent,
     ensure_by_id,
     ensure_present,
+)
+from ansible_collections.community.mimecast.plugins.module_utils.group_tree import (
+    GroupError,
     validate_id,
     validate_target,
 )

@@ -120,11 +120,9 @@ groups:
       sample: 0
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.groups import (
-    GroupDirectory,
-    list_groups,
-    validate_target,
-)
+from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
+from ansible_collections.community.mimecast.plugins.module_utils.group_flows import list_groups
+from ansible_collections.community.mimecast.plugins.module_utils.group_tree import validate_target
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
 
 

@@ -24,17 +24,24 @@ GROUP = {"id": "g1", "description": "Finance", "parentId": "root", "source": "cl
 
 
 def test_call_returns_data_and_meta_of_a_successful_envelope(make_client):
-    client, session = make_client([response(body=envelope([GROUP]))])
-    data, meta = client.call("/api/directory/create-group", [{"description": "Finance"}], write=True)
-    assert data == [GROUP]
+    client, session = make_client([response(body=envelope([{"folders": [GROUP]}]))])
+    data, meta = client.call("/api/directory/find-groups", [{"query": "Finance"}])
+    assert data == [{"folders": [GROUP]}]
     assert meta["status"] == 200
+    assert session.bodies() == [{"data": [{"query": "Finance"}]}]
+
+
+def test_write_returns_each_items_record(make_client):
+    client, session = make_client([response(body=envelope([GROUP]))])
+    results = client.write("/api/directory/create-group", [{"description": "Finance"}])
+    assert [(r.ok, r.item, r.record) for r in results] == [(True, {"description": "Finance"}, GROUP)]
     assert session.bodies() == [{"data": [{"description": "Finance"}]}]
 
 
 def test_call_sends_several_items_in_one_request(make_client):
     client, session = make_client([response(body=envelope([GROUP, GROUP]))])
-    client.call("/api/directory/create-group", [{"description": "A"}, {"description": "B"}], write=True)
-    assert len(session.requests) == 1
+    results = client.write("/api/directory/create-group", [{"description": "A"}, {"description": "B"}])
+    assert len(session.requests) == 1 and all(r.ok for r in results)
     assert session.bodies()[0]["data"] == [{"description": "A"}, {"description": "B"}]
 
 
@@ -78,7 +85,7 @@ def test_fail_entry_in_http_200_is_an_error_with_mimecast_code(make_client):
     ]
     client, _session = make_client([response(body=envelope(fail=fail))])
     with pytest.raises(MimecastError) as info:
-        client.call("/api/directory/create-group", [{"description": ""}], write=True)
+        client.call("/api/directory/find-groups", [{"description": ""}])
     assert info.value.code == "err_validation_blank"
     assert "err_validation_blank: blank" in info.value.message
     assert info.value.errors == [
@@ -105,7 +112,7 @@ def test_retryable_fail_in_http_200_leaves_a_write_uncertain(make_client):
     transient = envelope(status=500, fail=[{"errors": [{"code": "err_internal", "message": "m", "retryable": True}]}])
     client, session = make_client([response(body=transient)])
     with pytest.raises(MimecastError) as info:
-        client.call("/api/directory/create-group", [{"description": "Finance"}], write=True)
+        client.write("/api/directory/create-group", [{"description": "Finance"}])
     assert info.value.uncertain and info.value.code == "err_internal"
     assert len(session.requests) == 1
 
@@ -134,7 +141,7 @@ def test_non_json_reply_is_quoted_briefly_and_sanitised(make_client):
     page = "<html>\x00\x1b[31mgateway error" + "x" * 500 + "</html>"
     client, _session = make_client([response(status=502, text=page, content_type="text/html")], max_retries=0)
     with pytest.raises(MimecastError) as info:
-        client.call("/api/directory/create-group", [{}], write=True)
+        client.write("/api/directory/create-group", [{}])
     message = info.value.message
     assert "HTTP 502" in message and "not JSON (text/html)" in message and "gateway error" in message
     assert "\x00" not in message and "\x1b" not in message
@@ -152,15 +159,15 @@ def test_non_json_200_reply_names_content_type_and_snippet(make_client):
 def test_empty_400_says_an_id_may_be_malformed(make_client):
     client, _session = make_client([response(status=400, text="")])
     with pytest.raises(MimecastError) as info:
-        client.call("/api/directory/create-group", [{"parentId": "trunc"}], write=True)
+        client.write("/api/directory/create-group", [{"parentId": "trunc"}])
     assert "malformed" in info.value.message
 
 
 def test_429_is_retried_after_the_reset_header_even_for_writes(make_client, recorder):
     limited = response(status=429, body=envelope(status=429), headers={"x-ratelimit-reset": "1500"})
     client, session = make_client([limited, response(body=envelope([GROUP]))])
-    data, _meta = client.call("/api/directory/create-group", [{"description": "Finance"}], write=True)
-    assert data == [GROUP]
+    results = client.write("/api/directory/create-group", [{"description": "Finance"}])
+    assert results[0].record == GROUP
     assert len(session.requests) == 2
     assert 1.5 <= recorder.sleeps[0] <= 2.0
     assert len(recorder.warnings) == 1 and "Retrying /api/directory/create-group" in recorder.warnings[0]
@@ -191,15 +198,15 @@ def test_read_is_retried_after_server_error_and_dropped_connection(make_client, 
 def test_write_that_may_have_run_is_not_resent_and_is_marked_uncertain(make_client, failure):
     client, session = make_client([failure, response(body=envelope([GROUP]))])
     with pytest.raises(MimecastError) as info:
-        client.call("/api/directory/create-group", [{"description": "Finance"}], write=True)
+        client.write("/api/directory/create-group", [{"description": "Finance"}])
     assert info.value.uncertain
     assert len(session.requests) == 1
 
 
 def test_write_is_resent_after_a_connect_timeout_that_never_reached_the_server(make_client):
     client, session = make_client([requests.exceptions.ConnectTimeout("connect"), response(body=envelope([GROUP]))])
-    data, _meta = client.call("/api/directory/create-group", [{"description": "Finance"}], write=True)
-    assert data == [GROUP] and len(session.requests) == 2
+    results = client.write("/api/directory/create-group", [{"description": "Finance"}])
+    assert results[0].record == GROUP and len(session.requests) == 2
 
 
 def test_retries_stop_at_max_retries(make_client, recorder):
@@ -247,8 +254,8 @@ def test_api2_refreshes_an_expired_token_once(make_client):
         ],
         kind="api2",
     )
-    data, _meta = client.call("/api/directory/create-group", [{"description": "Finance"}], write=True)
-    assert data == [GROUP]
+    results = client.write("/api/directory/create-group", [{"description": "Finance"}])
+    assert results[0].record == GROUP
     assert session.requests[3]["headers"]["Authorization"] == "Bearer new"
 
 
@@ -350,3 +357,104 @@ def test_api2_refreshes_a_token_that_expired_during_a_rate_limit_wait(make_clien
     data, _meta = client.call("/api/directory/find-groups")
     assert data == [GROUP]
     assert session.requests[-1]["headers"]["Authorization"] == "Bearer new"
+
+
+# -- writes: per-item outcomes and one retry budget --------------------------------------------------
+
+CREATE = "/api/directory/create-group"
+ITEMS = [{"description": "A"}, {"description": "B"}, {"description": "C"}]
+
+
+def record(name):
+    return dict(GROUP, id="id-" + name, description=name)
+
+
+def refused(item, code="err_folder_name_invalid", retryable=False):
+    return {"key": item, "errors": [{"code": code, "message": "no", "retryable": retryable}]}
+
+
+class Confirm:
+    """A confirm() that answers from a dict of name -> record, and remembers what it was asked."""
+
+    def __init__(self, found=None):
+        self.found = found or {}
+        self.asked = []
+
+    def __call__(self, pending):
+        self.asked.append([item["description"] for item in pending])
+        return [self.found.get(item["description"]) for item in pending]
+
+
+def test_partly_failed_batch_keeps_its_successes_matched_in_order(make_client):
+    reply = envelope([record("A"), record("C")], fail=[refused(ITEMS[1])])
+    client, session = make_client([response(body=reply)])
+    results = client.write(CREATE, ITEMS, Confirm())
+    assert [(r.ok, r.record and r.record["id"]) for r in results] == [(True, "id-A"), (False, None), (True, "id-C")]
+    assert results[1].codes == {"err_folder_name_invalid"}
+    assert "err_folder_name_invalid: no" in results[1].error(CREATE).message
+    assert len(session.requests) == 1
+
+
+def test_dropped_batch_is_confirmed_and_only_what_did_not_happen_is_sent_again(make_client, recorder):
+    confirm = Confirm({"A": record("A"), "C": record("C")})
+    client, session = make_client(
+        [requests.exceptions.ConnectionError("reset"), response(body=envelope([record("B")]))]
+    )
+    results = client.write(CREATE, ITEMS, confirm)
+    assert [r.record["id"] for r in results] == ["id-A", "id-B", "id-C"]
+    assert confirm.asked == [["A", "B", "C"]]
+    assert [body["data"] for body in session.bodies()] == [ITEMS, [{"description": "B"}]]
+    assert "reading the directory before trying again" in recorder.warnings[0]
+
+
+def test_items_refused_as_retryable_are_confirmed_then_sent_again(make_client):
+    first = envelope([record("A"), record("C")], fail=[refused(ITEMS[1], "err_internal", retryable=True)])
+    client, session = make_client([response(body=first), response(body=envelope([record("B")]))])
+    confirm = Confirm()
+    results = client.write(CREATE, ITEMS, confirm)
+    assert all(r.ok for r in results) and results[1].record["id"] == "id-B"
+    assert confirm.asked == [["B"]]
+    assert session.bodies()[1]["data"] == [{"description": "B"}]
+
+
+def test_a_fail_entry_that_names_no_sent_item_puts_the_batch_in_doubt(make_client):
+    stray = envelope([record("A")], fail=[refused({"description": "Z"})])
+    client, session = make_client([response(body=stray)])
+    confirm = Confirm({"A": record("A"), "B": record("B"), "C": record("C")})
+    results = client.write(CREATE, ITEMS, confirm)
+    assert all(r.ok for r in results) and confirm.asked == [["A", "B", "C"]]
+    assert len(session.requests) == 1
+
+
+def test_success_without_a_record_is_confirmed_when_a_record_is_needed(make_client):
+    client, session = make_client([response(body=envelope([]))])
+    confirm = Confirm({"A": record("A")})
+    assert client.write(CREATE, ITEMS[:1], confirm)[0].record["id"] == "id-A"
+    client, session = make_client([response(body=envelope([]))])
+    results = client.write("/api/directory/delete-group", [{"id": "x"}], Confirm(), needs_record=False)
+    assert results[0].ok and results[0].record == {}
+
+
+LIMITED = response(status=429, body=envelope(status=429), headers={"X-RateLimit-Reset": "10"})
+FAILED = response(status=500, body=envelope(status=500))
+
+
+@pytest.mark.parametrize("max_retries", [0, 1, 3])
+@pytest.mark.parametrize(
+    "pattern",
+    [[LIMITED, LIMITED, LIMITED, FAILED], [FAILED], [FAILED, LIMITED]],
+    ids=["429-429-429-500", "500", "500-429"],
+)
+def test_rate_limits_server_errors_and_confirmations_share_one_budget(make_client, max_retries, pattern):
+    client, session = make_client(pattern * 16, max_retries=max_retries)
+    confirm = Confirm()
+    with pytest.raises(MimecastError):
+        client.write(CREATE, ITEMS[:1], confirm)
+    assert len(session.requests) == max_retries + 1
+
+
+def test_confirm_that_answers_for_the_wrong_number_of_items_is_a_bug_not_a_resend(make_client):
+    client, session = make_client([requests.exceptions.ConnectionError("reset")])
+    with pytest.raises(ValueError):
+        client.write(CREATE, ITEMS, lambda pending: [None])
+    assert len(session.requests) == 1

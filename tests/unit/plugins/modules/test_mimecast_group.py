@@ -174,12 +174,12 @@ def test_api1_keys_create_a_group_and_return_its_facts(capsys, monkeypatch):
 
 
 def test_unexpected_error_fails_cleanly_without_a_bare_traceback(capsys, monkeypatch):
-    from ansible_collections.community.mimecast.plugins.module_utils import groups
+    from ansible_collections.community.mimecast.plugins.module_utils import group_api
 
-    def broken(self, query=None):
+    def broken(self):
         raise KeyError("folders")
 
-    monkeypatch.setattr(groups.GroupDirectory, "find", broken)
+    monkeypatch.setattr(group_api.GroupDirectory, "tree", broken)
     code, result = run_module(capsys, dict(API2, name="Finance"))
     assert code == 1 and result["failed"]
     assert result["msg"] == "Unexpected error (KeyError): 'folders'"

@@ -4,90 +4,47 @@
 
 import pytest
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError
-from ansible_collections.community.mimecast.plugins.module_utils.groups import (
-    GroupDirectory,
-    GroupError,
+from ansible_collections.community.mimecast.plugins.module_utils.client import (
+    ApiKeyAuth,
+    MimecastClient,
+    MimecastError,
+)
+from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
+from ansible_collections.community.mimecast.plugins.module_utils.group_flows import (
     ensure_absent,
     ensure_by_id,
     ensure_present,
-    group_facts,
     list_groups,
-    split_path,
-    validate_target,
 )
-
-ROOT = "eNoROOT"
-
-
-class DirectoryClient:
-    """An in-memory group tree behind the client interface GroupDirectory uses (call, paginate)."""
-
-    def __init__(self, page_size=2):
-        self.records = []
-        self.page_size = page_size
-        self.calls = []
-        self.max_retries = 3
-        self.retries = []
-        self.drop_after_next_write = False
-        self.refuse_next_write = False
-
-    def add(self, name, parent=ROOT, source="cloud"):
-        record = {
-            "id": "eNo%d" % (len(self.records) + 1),
-            "description": name,
-            "parentId": parent,
-            "source": source,
-            "folderCount": 0,
-            "userCount": 0,
-        }
-        self.records.append(record)
-        return record["id"]
-
-    def paginate(self, path, item=None, page_size=100):
-        query = (item or {}).get("query", "").lower()
-        found = [r for r in self.records if query in r["description"].lower()]
-        for start in range(0, max(len(found), 1), self.page_size):
-            self.calls.append(("find", query))
-            yield {"folders": found[start : start + self.page_size]}
-
-    def record(self, group_id):
-        return next(r for r in self.records if r["id"] == group_id)
-
-    def call(self, path, items=None, meta=None, write=False):
-        item = items[0]
-        kind = path.rsplit("/", 1)[-1].split("-")[0]  # create, update or delete
-        self.calls.append((kind, item.get("description", item.get("id"))))
-        if self.refuse_next_write:
-            self.refuse_next_write = False
-            raise MimecastError("Mimecast refused it", code="err_validation_blank")
-        if kind == "create":
-            self.add(item["description"], item.get("parentId", ROOT))
-            answer = [dict(self.records[-1])]
-        elif kind == "update":
-            record = self.record(item["id"])
-            record["description"] = item.get("description", record["description"])
-            record["parentId"] = item.get("parentId", record["parentId"])
-            answer = [{"id": record["id"], "description": record["description"], "parentId": record["parentId"]}]
-        else:
-            self.records.remove(self.record(item["id"]))
-            answer = [{"id": item["id"]}]
-        if self.drop_after_next_write:
-            self.drop_after_next_write = False
-            raise MimecastError("Connection to host failed: reset", retryable=True, uncertain=True)
-        return answer, {"status": 200}
-
-    def wait_before_retry(self, path, reason, attempt=1, hint=None, delay=None):
-        self.retries.append(reason)
+from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
+from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.directory_fake import (
+    ROOT,
+    DirectorySession,
+)
+from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import APP_KEY, SECRET_KEY
 
 
 @pytest.fixture
-def api():
-    return DirectoryClient()
+def api(recorder):
+    """An in-memory directory (``api``) behind a real MimecastClient (``api.client``)."""
+    session = DirectorySession()
+    session.retries = recorder.warnings
+    session.client = MimecastClient(
+        "https://api.example.test",
+        ApiKeyAuth("unit-access-key", SECRET_KEY, "unit-app-id", APP_KEY),
+        session=session,
+        warn=recorder.warnings.append,
+        sleep=recorder.sleeps.append,
+    )
+    return session
+
+
+def directory(api):
+    return GroupDirectory(api.client)
 
 
 def present(api, name, **kwargs):
-    return ensure_present(GroupDirectory(api), name, **kwargs)
+    return ensure_present(directory(api), name, **kwargs)
 
 
 def creates(api):
@@ -217,36 +174,6 @@ def test_create_whose_reply_was_lost_is_found_not_repeated(api):
     assert len(api.retries) == 1 and "reading the directory before trying again" in api.retries[0]
 
 
-def test_facts_normalise_api2_group_count():
-    facts = group_facts({"id": "x", "description": "A", "parentId": "p", "groupCount": 2, "userCount": 1})
-    assert facts["folder_count"] == 2 and facts["name"] == facts["description"] == "A"
-
-
-@pytest.mark.parametrize(
-    "name, parent, parent_id, message",
-    [
-        ("", None, None, "empty"),
-        ("   ", None, None, "blank"),
-        (" Finance", None, None, "white space"),
-        ("x" * 256, None, None, "at most 255"),
-        ("Fin\nance", None, None, "control characters"),
-        ("Finance", "", None, "parent must not be empty"),
-        ("Finance", "A//B", None, "empty"),
-        ("Finance", None, "has space", "not a valid Mimecast id"),
-        ("Finance", None, "", "parent_id must not be empty"),
-    ],
-)
-def test_bad_target_is_refused_before_any_request(name, parent, parent_id, message):
-    with pytest.raises(GroupError) as info:
-        validate_target(name, parent, parent_id)
-    assert message in str(info.value)
-
-
-def test_split_path_accepts_root_and_anchored_paths():
-    assert split_path("/") == []
-    assert split_path("A/B") == ["A", "B"] == split_path("/A/B") == split_path("A/B/")
-
-
 # -- rename and move by id -------------------------------------------------------------------------
 
 
@@ -262,11 +189,11 @@ def tree(api):
 
 
 def by_id(api, group_id, **kwargs):
-    return ensure_by_id(GroupDirectory(api), group_id, **kwargs)
+    return ensure_by_id(directory(api), group_id, **kwargs)
 
 
 def writes(api):
-    return [c for c in api.calls if c[0] != "find"]
+    return api.writes()
 
 
 def test_rename_by_id_sends_one_update_and_returns_the_new_facts(api, tree):
@@ -337,7 +264,7 @@ def test_refused_write_is_not_retried(api, tree):
 
 
 def absent(api, name, **kwargs):
-    return ensure_absent(GroupDirectory(api), name, **kwargs)
+    return ensure_absent(directory(api), name, **kwargs)
 
 
 def test_delete_by_name_and_parent(api, tree):
@@ -395,7 +322,7 @@ def test_delete_by_id_and_of_an_unknown_id(api, tree):
 
 
 def listed(api, **filters):
-    return [(g["path"], g["source"]) for g in list_groups(GroupDirectory(api), **filters)]
+    return [(g["path"], g["source"]) for g in list_groups(directory(api), **filters)]
 
 
 def test_list_groups_filters_and_gives_paths(api, tree):
@@ -407,18 +334,25 @@ def test_list_groups_filters_and_gives_paths(api, tree):
     assert listed(api, parent="Departments/Nowhere") == []
 
 
-def test_search_after_the_listing_is_answered_from_it(api, tree):
-    directory = GroupDirectory(api)
-    directory.listing()
+def test_name_search_after_the_listing_is_answered_from_it(api, tree):
+    groups = directory(api)
+    groups.tree()
     calls = len(api.calls)
-    assert [g["name"] for g in directory.find("MEA")] == ["EMEA"]
-    assert len(directory.find()) == 5
+    assert [g["name"] for g in groups.search("EMEA")] == ["EMEA"]
+    assert groups.search("MEA") == []  # exact names only
     assert len(api.calls) == calls
 
 
-def test_path_of_a_group_in_a_parent_cycle_is_unknown(api):
-    first = api.add("A", parent="eNo2")
-    api.add("B", parent=first)
-    directory = GroupDirectory(api)
-    assert directory.path_of(directory.get(first)) is None
-    assert directory.root_id() is None
+def test_name_search_without_the_listing_reads_every_page_of_the_search(api, tree):
+    api.add("Finance", parent=tree["Americas"])
+    api.add("Finance Team", parent=tree["Americas"])
+    found = directory(api).search("Finance")
+    assert sorted(g["parent_id"] for g in found) == sorted([tree["EMEA"], tree["Americas"]])
+    assert [c for c in api.calls if c[0] == "find"] == [("find", "finance")] * 2  # two pages of 2
+
+
+def test_create_answered_with_an_empty_reply_is_confirmed_by_reading_again(api):
+    api.empty_next_create_reply = True
+    changed, _before, after = present(api, "Finance")
+    assert changed and after["id"] == api.records[0]["id"] and after["name"] == "Finance"
+    assert len(creates(api)) == 1

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Copyright (c) community.mimecast contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Build the documentation site of community.mimecast (module pages and the guides of
+# docs/docsite/) as HTML with antsibull-docs and Sphinx:
+#
+#   docs/docsite/build.sh OUTPUT_DIR        the site is OUTPUT_DIR/html/index.html
+#
+# Needs antsibull-docs and sphinx-build on PATH (make's tools environment has both:
+# PATH=.venv/tools/bin:$PATH). The other packages the generated Sphinx project asks for
+# (its requirements.txt) are installed into OUTPUT_DIR/python, never into the environment on
+# PATH, and only when that environment lacks them: the versions come from
+# docs/docsite/requirements.txt.
+#
+# Fails on any Sphinx warning except those that only the full Ansible documentation can
+# resolve: offline, intersphinx cannot fetch the inventories it is configured with, and the
+# generated plugin pages refer to the labels common_return_values and
+# ansible_configuration_settings, which live in the Ansible documentation. Every other
+# warning (a bad reference in a guide, a broken toctree, bad markup) fails the build.
+
+set -euo pipefail
+
+if [[ $# -ne 1 ]]; then
+    echo "usage: $0 OUTPUT_DIR" >&2
+    exit 2
+fi
+
+collection=community.mimecast
+repo="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)"
+out="$(mkdir -p -- "$1" && cd -- "$1" && pwd)"
+
+for tool in antsibull-docs sphinx-build python3; do
+    command -v "$tool" >/dev/null || { echo "build.sh: $tool is not on PATH" >&2; exit 1; }
+done
+# The Python that runs sphinx-build: its packages are the ones Sphinx will import.
+sphinx_python="$(dirname -- "$(command -v sphinx-build)")/python"
+[[ -x "$sphinx_python" ]] || sphinx_python=python3
+
+# 1. The collection as antsibull-docs finds it: a copy of what git would commit, under
+#    OUTPUT_DIR/collections/ansible_collections/community/mimecast (the same copy the gates use).
+python3 "$repo/tests/ci/stage.py" "$out/collections" --clean >/dev/null
+export ANSIBLE_COLLECTIONS_PATH="$out/collections"
+
+# 2. A fresh Sphinx project. antsibull-docs wants its directories writable by their owner only.
+project="$out/project"
+rm -rf -- "$project" "$out/html"
+mkdir -p -- "$project"
+chmod 755 -- "$project"
+antsibull-docs sphinx-init --use-current --squash-hierarchy --dest-dir "$project" \
+    --project "$collection" --copyright "community.mimecast contributors" \
+    --title "community.mimecast" --html-short-title "community.mimecast" \
+    "$collection" >/dev/null
+# Where the network drops packets instead of refusing them, intersphinx would wait for each inventory
+# without limit (its default): give up after 10 s instead.
+echo "intersphinx_timeout = 10" >>"$project/conf.py"
+
+# 3. The packages the project asks for. What the environment on PATH already satisfies is used
+#    as it is; the rest is installed with the pinned versions into OUTPUT_DIR/python.
+missing_requirements() {
+    "$sphinx_python" - "$project/requirements.txt" <<'PY'
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+from packaging.requirements import Requirement
+
+for line in open(sys.argv[1]):
+    line = line.split("#", 1)[0].strip()
+    if not line:
+        continue
+    requirement = Requirement(line)
+    try:
+        installed = version(requirement.name)
+    except PackageNotFoundError:
+        print(requirement.name)
+        continue
+    if not requirement.specifier.contains(installed, prereleases=True):
+        print(requirement.name)
+PY
+}
+export PYTHONPATH="$out/python${PYTHONPATH:+:$PYTHONPATH}"
+missing="$(missing_requirements)"
+if [[ -n "$missing" ]]; then
+    echo "build.sh: installing into $out/python what the environment lacks: ${missing//$'\n'/ }"
+    rm -rf -- "$out/python"
+    # The pins list the whole closure of what can be missing (see the file), hence --no-deps:
+    # nothing the environment already has is installed a second time.
+    if ! "$sphinx_python" -m pip install -qq --disable-pip-version-check --no-deps \
+        --target "$out/python" -r "$repo/docs/docsite/requirements.txt"; then
+        echo "build.sh: could not install docs/docsite/requirements.txt from the package index" >&2
+        exit 1
+    fi
+    missing="$(missing_requirements)"
+    if [[ -n "$missing" ]]; then
+        echo "build.sh: still missing after the install: ${missing//$'\n'/ }" >&2
+        exit 1
+    fi
+fi
+
+# 4. The reStructuredText of the collection (module pages, indexes, the guides of docs/docsite/).
+mkdir -p -- "$project/rst"
+chmod og-w -- "$project/rst"
+antsibull-docs --config-file "$project/antsibull-docs.cfg" collection --use-current --squash-hierarchy \
+    --fail-on-error --cleanup everything --dest-dir "$project/rst" "$collection" >/dev/null
+
+# 5. The HTML. Every warning goes to a file; after the build, the ones allowed above are set
+#    aside and anything else fails.
+#    A full build every time (no cached doctrees), so a warning cannot hide in an unchanged page.
+warnings="$out/sphinx-warnings.log"
+rm -rf -- "$warnings" "$out/doctrees"
+status=0
+# -q, not -Q: -Q would keep the warnings out of the file too. Sphinx's own stderr repeats them: kept
+# in a file, shown only when Sphinx itself fails.
+sphinx-build -b html -c "$project" -q --keep-going -w "$warnings" -d "$out/doctrees" \
+    "$project/rst" "$out/html" 2>"$out/sphinx-stderr.log" || {
+    status=$?
+    grep -v -e 'WARNING:' "$out/sphinx-stderr.log" >&2 || true
+}
+[[ -f "$warnings" ]] || { echo "build.sh: Sphinx wrote no warnings file" >&2; exit 1; }
+
+python3 - "$warnings" "$project/rst/docsite/" <<'PY' || status=1
+import re
+import sys
+
+warnings_file, guides = sys.argv[1:]
+# A warning starts at a line with "WARNING:" (or "ERROR:", ...); the lines after it without one belong to it.
+entries = []
+for line in open(warnings_file, encoding="utf-8"):
+    line = line.rstrip("\n")
+    if re.search(r"\b(WARNING|ERROR|CRITICAL|SEVERE):", line) or not entries:
+        entries.append([line])
+    else:
+        entries[-1].append(line)
+
+
+def allowed(entry):
+    first, rest = entry[0], entry[1:]
+    # The generated pages (never the guides) link to these labels of the Ansible documentation.
+    match = re.match(r"(\S+?):\d+: WARNING: undefined label: '(common_return_values|ansible_configuration_settings)'", first)
+    if match and not match.group(1).startswith(guides) and not rest:
+        return True
+    # Offline, intersphinx cannot fetch the inventories of the Python, Jinja and Ansible documentation.
+    return (
+        first == "WARNING: failed to reach any of the inventories with the following issues:"
+        and bool(rest)
+        and all(re.match(r"intersphinx inventory '[^']+' not (fetchable|readable) due to ", line) for line in rest)
+    )
+
+
+unexpected = [entry for entry in entries if not allowed(entry)]
+print(
+    "build.sh: %d Sphinx warnings: %d allowed (offline intersphinx, labels of the Ansible docs), %d unexpected"
+    % (len(entries), len(entries) - len(unexpected), len(unexpected))
+)
+for entry in unexpected:
+    print("\n".join(entry), file=sys.stderr)
+sys.exit(1 if unexpected else 0)
+PY
+
+# 6. What the site must show: an Examples section on every module page, and on the index page a link
+#    to every module and every guide.
+python3 - "$out/html" "$ANSIBLE_COLLECTIONS_PATH/ansible_collections/community/mimecast" <<'PY' || status=1
+import os
+import re
+import sys
+
+html, collection = sys.argv[1:]
+modules = sorted(name[:-3] for name in os.listdir(os.path.join(collection, "plugins", "modules")) if name.endswith(".py"))
+guides = sorted(name[:-4] for name in os.listdir(os.path.join(collection, "docs", "docsite", "rst")) if name.endswith(".rst"))
+problems = []
+try:
+    with open(os.path.join(html, "index.html"), encoding="utf-8") as index:
+        linked = set(re.findall(r'href="([^"#]+)', index.read()))
+except OSError as exc:
+    problems.append("no index page: %s" % exc)
+    linked = set()
+for module in modules:
+    page = "%s_module.html" % module
+    if page not in linked:
+        problems.append("index.html does not link the module %s" % module)
+    if not os.path.exists(os.path.join(html, page)):
+        problems.append("no page for the module %s" % module)
+        continue
+    with open(os.path.join(html, page), encoding="utf-8") as text:
+        if 'id="examples"' not in text.read():
+            problems.append("%s has no Examples section" % page)
+for guide in guides:
+    if "docsite/%s.html" % guide not in linked:
+        problems.append("index.html does not link the guide %s (is it in docs/docsite/extra-docs.yml?)" % guide)
+for problem in problems:
+    print("build.sh: %s" % problem, file=sys.stderr)
+print("build.sh: %d module pages with examples, %d guides, all linked from index.html" % (len(modules), len(guides))
+      if not problems else "build.sh: %d problem(s) with what the site shows" % len(problems))
+sys.exit(1 if problems else 0)
+PY
+
+if [[ $status -ne 0 ]]; then
+    echo "build.sh: the documentation site did not build cleanly (warnings: $warnings)" >&2
+    exit "$status"
+fi
+echo "build.sh: $out/html/index.html"

@@ -1,0 +1,262 @@
+# Copyright (c) community.mimecast contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The single-group flows of mimecast_group and mimecast_group_info: which group a task means, then
+read, diff and write. Internal use only: this API may change without notice.
+
+Why identity is not a string comparison:
+
+* names are not unique: the same name may exist under several parents;
+* ``find-groups`` matches ``query`` partially, so results are filtered to the exact name;
+* a root-level group's ``parentId`` is the id of an invisible root, never empty, and no call returns
+  that root: a group is at the root when its ``parentId`` is not the id of any group, which only the
+  full listing can tell;
+* id strings of the same group have been seen to change over time, so groups are found by name and
+  parent path on every run; ids are compared only within one run's answers.
+"""
+
+from ansible_collections.community.mimecast.plugins.module_utils.group_api import (
+    CREATE_GROUP,
+    DELETE_GROUP,
+    UPDATE_GROUP,
+)
+from ansible_collections.community.mimecast.plugins.module_utils.group_tree import (
+    GroupError,
+    ParentNotFound,
+    split_path,
+)
+
+
+class Location:
+    """Where a task's group belongs, and what already stands there."""
+
+    def __init__(self, parent_id, matches):
+        self.parent_id = parent_id  # None means the root: create-group is sent without parentId
+        self.matches = matches  # groups of the wanted name under that parent
+
+
+def locate(directory, name, parent=None, parent_id=None):
+    """Find where the group ``name`` belongs (under ``parent`` path, ``parent_id``, or the root) and what is there.
+
+    Uses the fewest calls the API allows. At the root or under a path, the full listing is needed anyway
+    (only it tells root-ness), and it answers the name too: a name search first would be one call more.
+    Under a ``parent_id``, a name search settles it unless the name also exists elsewhere.
+    """
+    if parent_id:
+        return _locate_under_id(directory, name, parent_id)
+    tree = directory.tree()
+    if parent and split_path(parent):
+        parent_id = tree.resolve_path(parent)["id"]
+        return Location(parent_id, [g for g in tree.children(parent_id) if g["name"] == name])
+    return Location(None, [g for g in tree.children(None) if g["name"] == name])
+
+
+def _locate_under_id(directory, name, parent_id):
+    same_name = directory.search(name)
+    matches = [g for g in same_name if g["parent_id"] == parent_id]
+    if matches or not same_name:
+        return Location(parent_id, matches)
+    # Same-name groups stand elsewhere. If parent_id were an older id string of their parent,
+    # creating now would duplicate the group: only go ahead for an id that is current.
+    if directory.tree().get(parent_id) is None:
+        raise GroupError(
+            "parent_id %r is not the current id of any group, and groups named %r exist elsewhere "
+            "(ids: %s). Mimecast ids can change over time: use parent (a path of names) or a current id."
+            % (parent_id, name, ", ".join(g["id"] for g in same_name))
+        )
+    return Location(parent_id, [])
+
+
+def _ambiguous(name, matches):
+    return "%d groups named %r exist under that parent (ids: %s); resolve the duplicates in Mimecast first" % (
+        len(matches),
+        name,
+        ", ".join(g["id"] for g in matches),
+    )
+
+
+def refuse_ldap(group, action):
+    """Raise GroupError when ``group`` comes from directory synchronisation: it is managed there, not here."""
+    if group.get("source") == "ldap":
+        raise GroupError(
+            "group %r (%s) comes from directory synchronisation (source ldap): it is managed in the directory, "
+            "not here, so it is not %s" % (group["name"], group["id"], action)
+        )
+
+
+def planned_group(name, parent_id):
+    """The facts a group about to be created will have, as far as they are known before the write."""
+    return {
+        "id": None,
+        "name": name,
+        "description": name,
+        "parent_id": parent_id,
+        "source": "cloud",
+        "folder_count": 0,
+        "user_count": 0,
+    }
+
+
+def _only(path, results):
+    """The record of a one-item write, or Mimecast's refusal of it raised."""
+    if not results[0].ok:
+        raise results[0].error(path)
+    return results[0].record
+
+
+def ensure_present(directory, name, parent=None, parent_id=None, check_mode=False):
+    """Make sure the group exists; return ``(changed, before, after)`` facts (``before`` is None if created)."""
+
+    def relocate():
+        return locate(directory, name, parent=parent, parent_id=parent_id)
+
+    location = relocate()
+    if len(location.matches) > 1:
+        raise GroupError(_ambiguous(name, location.matches))
+    if location.matches:
+        group = location.matches[0]
+        return False, group, group
+    if check_mode:
+        return True, None, planned_group(name, location.parent_id)
+    item = {"description": name}
+    if location.parent_id:
+        item["parentId"] = location.parent_id
+
+    def confirm(pending):
+        matches = relocate().matches
+        if len(matches) > 1:
+            raise GroupError(_ambiguous(name, matches))
+        return [matches[0] if matches else None for _item in pending]
+
+    return True, None, _only(CREATE_GROUP, directory.create([item], confirm))
+
+
+def ensure_absent(directory, name, parent=None, parent_id=None, check_mode=False):
+    """Make sure no group of that name is under that parent; return ``(changed, before, after)``.
+
+    Nothing is written when it is already absent. Child groups are never deleted implicitly.
+    """
+    try:
+        matches = locate(directory, name, parent=parent, parent_id=parent_id).matches
+    except ParentNotFound:
+        return False, None, None  # its parent is missing, so the group is too
+    if len(matches) > 1:
+        raise GroupError(_ambiguous(name, matches))
+    if not matches:
+        return False, None, None
+    return _delete(directory, matches[0], check_mode)
+
+
+def _delete(directory, group, check_mode):
+    refuse_ldap(group, "deleted")
+    children = directory.tree().children(group["id"])
+    if children or group.get("folder_count"):
+        raise GroupError(
+            "group %r (%s) has %d child group(s) (%s): delete or move them first; child groups are never "
+            "deleted implicitly"
+            % (
+                group["name"],
+                group["id"],
+                len(children) or group["folder_count"],
+                ", ".join(g["name"] for g in children),
+            )
+        )
+    if not check_mode:
+
+        def confirm(pending):
+            # Gone (by its id, as read in this run) means the delete happened.
+            return [None if directory.tree().get(group["id"]) else {} for _item in pending]
+
+        _only(DELETE_GROUP, directory.delete([{"id": group["id"]}], confirm))
+    return True, group, None
+
+
+def ensure_by_id(directory, group_id, state="present", name=None, parent=None, parent_id=None, check_mode=False):
+    """Manage the exact group ``group_id``: rename, move or delete it; return ``(changed, before, after)``."""
+    tree = directory.tree()
+    group = tree.get(group_id)
+    if state == "absent":
+        if group is None:
+            return False, None, None
+        return _delete(directory, group, check_mode)
+    if group is None:
+        raise GroupError(
+            "no group has the id %r. Mimecast ids can change over time: find the group by name and parent "
+            "instead, or look up its current id with community.mimecast.mimecast_group_info" % group_id
+        )
+    wanted_name = name if name is not None else group["name"]
+    wanted_parent = None  # None: keep the parent
+    if parent is not None:
+        wanted_parent = tree.resolve_path(parent)["id"] if split_path(parent) else tree.root_id()
+    elif parent_id is not None:
+        if tree.get(parent_id) is None and parent_id != tree.root_id():
+            raise GroupError("parent_id %r is not the current id of any group" % parent_id)
+        wanted_parent = parent_id
+    if wanted_parent is not None and (wanted_parent == group["id"] or tree.is_below(wanted_parent, group)):
+        raise GroupError("group %r cannot be moved under itself or one of its own children" % group["name"])
+    rename = wanted_name != group["name"]
+    move = wanted_parent is not None and wanted_parent != group["parent_id"]
+    if not rename and not move:
+        return False, group, group
+    refuse_ldap(group, "renamed or moved")
+    target_parent = wanted_parent if move else group["parent_id"]
+    clash = [
+        g
+        for g in tree.groups
+        if g["name"] == wanted_name and g["parent_id"] == target_parent and g["id"] != group["id"]
+    ]
+    if clash:
+        raise GroupError(
+            "a group named %r already exists there (ids: %s): renaming or moving would make two"
+            % (wanted_name, ", ".join(g["id"] for g in clash))
+        )
+    after = dict(group, name=wanted_name, description=wanted_name, parent_id=target_parent)
+    if check_mode:
+        return True, group, after
+    item = {"id": group["id"]}
+    if rename:
+        item["description"] = wanted_name
+    if move:
+        item["parentId"] = wanted_parent
+
+    def confirm(pending):
+        now = directory.tree().get(group["id"])
+        if now is None:
+            raise GroupError("group %s disappeared while it was being updated" % group["id"])
+        done = now["name"] == wanted_name and now["parent_id"] == target_parent
+        return [now if done else None for _item in pending]
+
+    updated = _only(UPDATE_GROUP, directory.update([item], confirm))
+    # Some answers carry only what changed: fill in the rest from what was known.
+    merged = dict(after)
+    merged.update(dict((k, v) for k, v in updated.items() if v is not None))
+    return True, group, merged
+
+
+def list_groups(directory, name=None, query=None, parent=None, parent_id=None, source=None):
+    """Return the facts, with ``path``, of the groups that pass every filter given.
+
+    ``name`` matches exactly, ``query`` partially (case-insensitive, like the API); ``parent`` (a path,
+    ``/`` for the root) or ``parent_id`` keeps direct children only; ``source`` is ``cloud`` or ``ldap``.
+    A parent that does not exist simply has no children. Paths need the listing, so the listing answers
+    ``query`` too: a name search first would be one read more.
+    """
+    tree = directory.tree()
+    groups = list(tree.groups)
+    if query:
+        needle = query.lower()
+        groups = [g for g in groups if needle in (g["name"] or "").lower()]
+    if name is not None:
+        groups = [g for g in groups if g["name"] == name]
+    if source is not None:
+        groups = [g for g in groups if g["source"] == source]
+    if parent is not None:
+        try:
+            parent_group = tree.resolve_path(parent) if split_path(parent) else None
+        except ParentNotFound:
+            return []
+        groups = [g for g in groups if (g["parent_id"] == parent_group["id"] if parent_group else tree.is_root(g))]
+    elif parent_id is not None:
+        groups = [g for g in groups if g["parent_id"] == parent_id]
+    return [dict(g, path=tree.path_of(g)) for g in groups]

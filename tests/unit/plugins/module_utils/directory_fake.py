@@ -1,0 +1,91 @@
+# Copyright (c) community.mimecast contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""An in-memory group directory behind a requests.Session stand-in, so that unit tests of the group flows
+run through the real MimecastClient (its write path and retry loop included). Unit tests only:
+integration tests use the real simulator."""
+
+import json
+
+import requests
+
+from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import envelope, response
+
+ROOT = "eNoROOT"
+
+
+class DirectorySession:
+    """Answers find-groups (paginated), create-group, update-group and delete-group like Mimecast does."""
+
+    def __init__(self, page_size=2):
+        self.records = []
+        self.page_size = page_size
+        self.calls = []  # (kind, name or id) per item of every request; ("find", query) per page
+        self.headers = {}
+        self.drop_after_next_write = False
+        self.refuse_next_write = False
+        self.empty_next_create_reply = False
+
+    def add(self, name, parent=ROOT, source="cloud"):
+        record = {
+            "id": "eNo%d" % (len(self.records) + 1),
+            "description": name,
+            "parentId": parent,
+            "source": source,
+            "folderCount": 0,
+            "userCount": 0,
+        }
+        self.records.append(record)
+        return record["id"]
+
+    def record(self, group_id):
+        return next(r for r in self.records if r["id"] == group_id)
+
+    def post(self, url, data=None, **kwargs):
+        body = json.loads(data)
+        kind = url.rsplit("/", 1)[-1].split("-")[0]  # find, create, update or delete
+        if kind == "find":
+            return self._find(body)
+        answers, fails = [], []
+        for item in body["data"]:
+            self.calls.append((kind, item.get("description", item.get("id"))))
+            if self.refuse_next_write:
+                self.refuse_next_write = False
+                fails.append({"key": item, "errors": [{"code": "err_validation_blank", "message": "refused"}]})
+                continue
+            answers.append(getattr(self, "_" + kind)(item))
+        if self.drop_after_next_write:
+            self.drop_after_next_write = False
+            raise requests.exceptions.ConnectionError("connection reset by peer")
+        if kind == "create" and self.empty_next_create_reply:
+            self.empty_next_create_reply = False
+            answers = []
+        return response(body=envelope(answers, fail=fails))
+
+    def _find(self, body):
+        query = body["data"][0].get("query", "").lower()
+        found = [r for r in self.records if query in r["description"].lower()]
+        offset = int((body.get("meta") or {}).get("pagination", {}).get("pageToken") or 0)
+        self.calls.append(("find", query))
+        page = found[offset : offset + self.page_size]
+        more = offset + self.page_size < len(found)
+        pagination = {"next": str(offset + self.page_size)} if more else {}
+        return response(body=envelope([{"folders": page}], pagination=pagination))
+
+    def _create(self, item):
+        self.add(item["description"], item.get("parentId", ROOT))
+        return dict(self.records[-1])
+
+    def _update(self, item):
+        record = self.record(item["id"])
+        record["description"] = item.get("description", record["description"])
+        record["parentId"] = item.get("parentId", record["parentId"])
+        return {"id": record["id"], "description": record["description"], "parentId": record["parentId"]}
+
+    def _delete(self, item):
+        self.records.remove(self.record(item["id"]))
+        return {"id": item["id"]}
+
+    def writes(self):
+        return [c for c in self.calls if c[0] != "find"]
