@@ -14,6 +14,8 @@ description:
     names are not unique across parents, searches match names partially, and group ids can change over time.
   - With O(id), that exact group is managed; O(name) and O(parent) or O(parent_id) rename and move it.
   - Groups whose source is C(ldap) come from directory synchronisation; they are never renamed, moved or deleted.
+  - With O(members), also manages the group's members (email addresses and whole domains), adding, removing, or
+    making the list exact.
   - Works with API 1.0 keys (HMAC signatures) and API 2.0 client credentials (OAuth2 bearer tokens).
 author:
   - community.mimecast maintainers (@ansible-collections)
@@ -26,6 +28,7 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
+    details: With O(members), the diff holds the member lists before and after.
   action_group:
     description: Use C(group/community.mimecast.mimecast) in C(module_defaults) to set defaults for this module.
     support: full
@@ -69,6 +72,38 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  members:
+    description:
+      - Members of the group, managed with O(state=present), as email addresses (a value with C(@)) and whole
+        domains (a value without, such as V(partner.example)). Works for a group found by name and parent, by
+        O(id), and for a group created by this task.
+      - Values are compared ignoring letter case (Mimecast keeps them lower-case) and returned lower-case.
+      - Every value is checked before any request. An address needs exactly one C(@), a non-empty part before
+        it of at most 64 characters, and a domain after it; a domain is a full host name of at least two labels
+        (letters, digits and inner hyphens; an international domain in its C(xn--) form). No white space.
+      - Members are added and removed in batches of 100 per request. A batch whose outcome is unknown (a dropped
+        connection, a server error) is confirmed by reading the members again before anything is re-sent.
+      - Membership of a group whose source is C(ldap) comes from directory synchronisation; a change to it is
+        refused before any write (a task that would change nothing succeeds).
+    type: dict
+    suboptions:
+      add:
+        description:
+          - Members to add; members not listed are left alone. Members already there are not sent again.
+          - A value may not be in both O(members.add) and O(members.remove).
+        type: list
+        elements: str
+      remove:
+        description:
+          - Members to remove; members not listed are left alone. Values that are not members are ignored.
+        type: list
+        elements: str
+      set:
+        description:
+          - The exact member list; members not listed are removed. V([]) empties the group.
+          - Cannot be combined with O(members.add) or O(members.remove).
+        type: list
+        elements: str
 notes:
   - If more than one group of that name exists under that parent, the module fails, lists their ids, and
     changes nothing. Renaming or moving a group where one of the new name already exists fails too.
@@ -116,6 +151,42 @@ EXAMPLES = r"""
     parent: Departments
     state: absent
 
+- name: Add two members and remove one, leaving the other members alone
+  community.mimecast.mimecast_group:
+    name: Contractors
+    parent: Departments
+    members:
+      add:
+        - jane.doe@example.com
+        - partner.example
+      remove:
+        - john.doe@example.com
+
+- name: Make the members of Finance exactly the addresses of an HR export (a CSV, address in the first column)
+  community.mimecast.mimecast_group:
+    name: Finance
+    parent: Departments/EMEA
+    members:
+      set: "{{ hr_rows | map('split', ',') | map('first') | map('trim') | list }}"
+  vars:
+    # every line after the header; the address is the first column
+    hr_rows: "{{ lookup('ansible.builtin.file', 'hr/finance.csv').splitlines()[1:] }}"
+
+- name: The same from a variable file kept with the playbook (group_vars), one list per group
+  community.mimecast.mimecast_group:
+    name: "{{ item.key }}"
+    parent: Departments
+    members:
+      set: "{{ item.value }}"
+  loop: "{{ department_members | dict2items }}"
+
+- name: Empty a group
+  community.mimecast.mimecast_group:
+    name: Contractors
+    parent: Departments
+    members:
+      set: []
+
 - name: Create a group under a parent given by id
   community.mimecast.mimecast_group:
     name: Contractors
@@ -159,11 +230,21 @@ group:
       type: int
       sample: 0
     user_count:
-      description: Number of members.
+      description:
+        - Number of members, as Mimecast counts them.
+        - After a member change, the count read before it moved by the number of members added and removed.
       type: int
       sample: 0
+    members:
+      description:
+        - The group's members after the task (predicted in check mode), lower-case and sorted.
+      returned: when O(members) is given
+      type: list
+      elements: str
+      sample: [jane.doe@example.com, partner.example]
 """
 
+from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import (
     ensure_absent,
@@ -174,6 +255,12 @@ from ansible_collections.community.mimecast.plugins.module_utils.group_tree impo
     GroupError,
     validate_id,
     validate_target,
+)
+from ansible_collections.community.mimecast.plugins.module_utils.members import (
+    MemberError,
+    ensure_members,
+    validate_members,
+    with_members,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
 
@@ -186,6 +273,14 @@ def main():
             parent=dict(type="str"),
             parent_id=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
+            members=dict(
+                type="dict",
+                options=dict(
+                    add=dict(type="list", elements="str"),
+                    remove=dict(type="list", elements="str"),
+                    set=dict(type="list", elements="str"),
+                ),
+            ),
         ),
         mutually_exclusive=[("parent", "parent_id")],
         required_one_of=[("name", "id")],
@@ -193,12 +288,17 @@ def main():
     )
     params = module.params
     group_id, state = params["id"], params["state"]
+    members = None
     with module.failures():
         validate_target(params["name"], params["parent"], params["parent_id"])
         if group_id is not None:
             validate_id(group_id, "id")
             if state == "absent" and any(params[k] is not None for k in ("name", "parent", "parent_id")):
                 raise GroupError("state=absent with id deletes that group: name, parent and parent_id are not used")
+        if params["members"] is not None:
+            if state == "absent":
+                raise MemberError("members is only used with state=present: state=absent deletes the whole group")
+            members = validate_members(params["members"])
     directory = GroupDirectory(module.client())  # bad connection options fail here, still before any request
 
     target = dict(
@@ -211,6 +311,19 @@ def main():
             changed, before, after = ensure_absent(directory, **target)
         else:
             changed, before, after = ensure_present(directory, **target)
+
+    if members is not None:
+        with module.failures():
+            try:
+                member_changes = ensure_members(
+                    directory.client, after, members, check_mode=module.check_mode, created=before is None
+                )
+            except MimecastError as exc:  # some member batches may have gone through: say so honestly
+                module.fail_json(
+                    msg=exc.message, changed=changed or bool(getattr(exc, "applied", 0)), group=after, **exc.details()
+                )
+        changed = changed or member_changes[0]
+        before, after = with_members(before, after, member_changes)
 
     result = dict(changed=changed, group=(after if state == "present" else before) or {})
     if module._diff:

@@ -53,8 +53,15 @@ options:
       - Only groups from this source.
     type: str
     choices: [cloud, ldap]
+  members:
+    description:
+      - Also return each listed group's members (RV(groups[].members)).
+      - Costs one request per 100 members of every listed group, so combine it with filters on large directories.
+    type: bool
+    default: false
 seealso:
   - module: community.mimecast.mimecast_group
+  - module: community.mimecast.mimecast_group_tree
 """
 
 EXAMPLES = r"""
@@ -70,6 +77,26 @@ EXAMPLES = r"""
 - name: Show where they are
   ansible.builtin.debug:
     msg: "{{ finance.groups | map(attribute='path') | list }}"
+
+- name: Read the members of Departments/EMEA/Finance
+  community.mimecast.mimecast_group_info:
+    name: Finance
+    parent: Departments/EMEA
+    members: true
+  register: finance_members
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: "{{ finance_members.groups[0].members }}"
+
+- name: Turn the directory into code - the paths, fed back to mimecast_group_tree with purge, change nothing
+  community.mimecast.mimecast_group_info:
+  register: directory
+
+- name: Keep the directory as it is from now on
+  community.mimecast.mimecast_group_tree:
+    groups: "{{ directory.paths }}"
+    purge: true
 
 - name: List the groups directly under Departments/EMEA that are synchronised from the directory
   community.mimecast.mimecast_group_info:
@@ -118,11 +145,29 @@ groups:
       description: Number of members.
       type: int
       sample: 0
+    members:
+      description: The group's members (email addresses and domains), lower-case and sorted.
+      returned: when O(members=true)
+      type: list
+      elements: str
+      sample: [jane.doe@example.com, partner.example]
+paths:
+  description:
+    - The full paths (names from the root joined by C(/)) of the groups in RV(groups), sorted; a group whose chain
+      of parents cannot be followed is left out.
+    - Given as O(community.mimecast.mimecast_group_tree#module:groups) with
+      O(community.mimecast.mimecast_group_tree#module:purge=true), they describe the directory as it is, so that
+      task changes nothing. An existing directory becomes code in one step.
+  returned: success
+  type: list
+  elements: str
+  sample: [Departments, Departments/EMEA, Departments/EMEA/Finance]
 """
 
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import list_groups
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import validate_target
+from ansible_collections.community.mimecast.plugins.module_utils.members import read_members
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
 
 
@@ -134,6 +179,7 @@ def main():
             parent=dict(type="str"),
             parent_id=dict(type="str"),
             source=dict(type="str", choices=["cloud", "ldap"]),
+            members=dict(type="bool", default=False),
         ),
         mutually_exclusive=[("parent", "parent_id")],
         supports_check_mode=True,
@@ -145,7 +191,11 @@ def main():
 
     with module.failures():
         groups = list_groups(directory, **{k: params[k] for k in ("name", "query", "parent", "parent_id", "source")})
-    module.exit_json(changed=False, groups=groups)
+        if params["members"]:
+            groups = [dict(group, members=read_members(directory.client, group["id"])) for group in groups]
+    # Fed back as mimecast_group_tree's groups (with purge), these paths leave the directory as it is.
+    paths = sorted(g["path"] for g in groups if g["path"] is not None)
+    module.exit_json(changed=False, groups=groups, paths=paths)
 
 
 if __name__ == "__main__":

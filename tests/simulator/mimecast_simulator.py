@@ -46,6 +46,10 @@ CREATE_GROUP = "/api/directory/create-group"
 UPDATE_GROUP = "/api/directory/update-group"
 DELETE_GROUP = "/api/directory/delete-group"
 WRITE_PATHS = frozenset({CREATE_GROUP, UPDATE_GROUP, DELETE_GROUP})
+GET_GROUP_MEMBERS = "/api/directory/get-group-members"
+ADD_GROUP_MEMBER = "/api/directory/add-group-member"
+REMOVE_GROUP_MEMBER = "/api/directory/remove-group-member"
+MEMBER_PATHS = frozenset({GET_GROUP_MEMBERS, ADD_GROUP_MEMBER, REMOVE_GROUP_MEMBER})
 
 CREDENTIAL_KEYS = ("access_key", "secret_key", "app_id", "app_key", "client_id", "client_secret")
 # Values that must never leave the simulator (config answers, logs).
@@ -68,6 +72,9 @@ DEFAULT_CONFIG = {
     "id_mode": "stable",
     "binding_expired": False,
     "forbidden_paths": [],
+    # The most `data` items one request may carry (0: no cap). A request with more is refused whole,
+    # with HTTP 400 and nothing executed, so a test can prove that a client splits its writes into batches.
+    "max_items_per_request": 0,
 }
 # Smallest accepted value of each integer setting.
 INT_MINIMUMS = {
@@ -77,6 +84,7 @@ INT_MINIMUMS = {
     "token_ttl": 0,
     "rate_limit": 0,
     "rate_window_ms": 1,
+    "max_items_per_request": 0,
 }
 ID_MODES = ("stable", "per_response")
 SOURCES = ("cloud", "ldap")
@@ -86,6 +94,11 @@ FAULT_KINDS = frozenset(
 )
 REQUEST_LOG_SIZE = 1000
 MAX_BODY_BYTES = 10 * 1024 * 1024
+
+# Member values: an address has exactly one "@", a non-empty local part without white space, and a
+# host name (at least two labels of letters, digits and inner hyphens) as domain; a domain is that host name.
+_HOST_LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", re.ASCII)
+_LOCAL_PART_RE = re.compile(r"^[^\s@]{1,64}$")
 
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -132,6 +145,21 @@ def parse_mc_date(value: str) -> float | None:
     if not (1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
         return None
     return float(calendar.timegm((year, _MONTH_NAMES.index(month) + 1, day, hour, minute, second)))
+
+
+def member_kind(value: str) -> str | None:
+    """``"address"``, ``"domain"`` or None (not a valid member value), by the rules Mimecast applies."""
+    if not value or not value.isprintable() or any(ch.isspace() for ch in value):
+        return None
+    local, at, host = value.lower().rpartition("@")
+    if at and (not _LOCAL_PART_RE.match(local)):
+        return None
+    labels = host.split(".")
+    if len(host) > 253 or len(labels) < 2 or labels[-1].isdigit():
+        return None
+    if not all(_HOST_LABEL_RE.match(label) for label in labels):
+        return None
+    return "address" if at else "domain"
 
 
 def _same(left: str, right: str) -> bool:
@@ -278,7 +306,17 @@ def validate_fault_rule(rule) -> dict:
 class Group:
     """A group (Mimecast calls it a folder). The invisible root is a Group with no parent."""
 
-    __slots__ = ("aliases", "canonical_id", "children", "name", "parent", "serial", "source", "user_count")
+    __slots__ = (
+        "aliases",
+        "canonical_id",
+        "children",
+        "members",
+        "name",
+        "parent",
+        "serial",
+        "source",
+        "user_count",
+    )
 
     def __init__(self, serial: int, name: str, parent: Group | None, source: str, user_count: int):
         self.serial = serial
@@ -289,6 +327,8 @@ class Group:
         self.source = source
         self.user_count = user_count
         self.children: set[int] = set()
+        # lower-case address or domain -> member record (without emailAddress/domain), insertion order
+        self.members: dict[str, dict] = {}
 
     def path_names(self) -> list[str]:
         names, node = [], self
@@ -337,6 +377,7 @@ class SimulatorState:
             self._seen_request_ids: dict[str, float] = {}  # x-mc-req-id -> wall time first seen
             self._rate: dict[str, list] = {}  # credential -> [window start (monotonic), calls]
             self._fault_rules: list[dict] = []
+            self._member_serial = 0
             self._fault_seed = 0
             self._fault_rng = random.Random(0)
             self.reset_stats()
@@ -352,6 +393,8 @@ class SimulatorState:
                 "rejected": 0,
                 "rate_limited": 0,
                 "faults": {},
+                # data items carried by the calls that ran, per path (a batch of 100 members counts 100)
+                "items": {},
             }
             self.requests: deque = deque(maxlen=REQUEST_LOG_SIZE)
 
@@ -447,10 +490,18 @@ class SimulatorState:
         with self.lock:
             # Validate everything first so a bad entry leaves the tree untouched.
             plans = [self._seed_plan(entry) for entry in entries]
+            # (parent serial, name) -> the oldest such group: one pass over the tree, then a dict look-up per
+            # path part, so seeding thousands of groups stays linear in their number.
+            oldest: dict[tuple, Group] = {}
+            for group in self._groups.values():  # creation order: the first seen is the oldest
+                oldest.setdefault((group.parent.serial, group.name), group)
             created = []
             for name, parent_ref, source, count, user_count in plans:
-                parent = parent_ref if isinstance(parent_ref, Group) else self._ensure_path(parent_ref)
-                created.extend(self._new_group(name, parent, source, user_count) for _copy in range(count))
+                parent = parent_ref if isinstance(parent_ref, Group) else self._ensure_path(parent_ref, oldest)
+                for _copy in range(count):
+                    group = self._new_group(name, parent, source, user_count)
+                    oldest.setdefault((parent.serial, name), group)
+                    created.append(group)
             return {"groups": [self._sim_record(g) for g in created]}
 
     def _seed_plan(self, entry):
@@ -480,12 +531,14 @@ class SimulatorState:
             raise ControlError("parent must be a path string or a list of names")
         return name, names, source, count, user_count
 
-    def _ensure_path(self, names: list[str]) -> Group:
+    def _ensure_path(self, names: list[str], oldest: dict) -> Group:
         node = self.root
         for name in names:
             # Names are not unique; like the brief says, an ambiguous part resolves to the oldest.
-            match = next((g for g in self._groups.values() if g.parent is node and g.name == name), None)
-            node = match if match is not None else self._new_group(name, node, "cloud", 0)
+            match = oldest.get((node.serial, name))
+            if match is None:
+                match = oldest[(node.serial, name)] = self._new_group(name, node, "cloud", 0)
+            node = match
         return node
 
     # ---- tokens ----------------------------------------------------------------------------
@@ -654,18 +707,38 @@ class SimulatorState:
             else:
                 try:
                     payload = _parse_envelope(body)
+                    self._check_item_cap(payload)
                 except ApiError as exc:
                     reply = Reply(exc.status, error_envelope(exc.status, exc.code, exc.message))
                 else:
+                    self.stats["items"][path] = self.stats["items"].get(path, 0) + len(payload.get("data") or [])
                     reply = Reply(200, self._execute(path, payload))
             reply.headers.update(rate)
             return reply
+
+    def _check_item_cap(self, payload: dict) -> None:
+        """Refuse a request with more ``data`` items than ``max_items_per_request`` (0: no cap).
+
+        The whole request is refused before any item runs (HTTP 400, ``err_request_too_many_items``),
+        the way an API refuses a body over its limit; it counts as ``rejected`` in the stats.
+        """
+        cap = self.config["max_items_per_request"]
+        items = payload.get("data") or []
+        if cap and len(items) > cap:
+            self.stats["rejected"] += 1
+            raise ApiError(
+                400,
+                "err_request_too_many_items",
+                f"a request may carry at most {cap} data items; this one has {len(items)}",
+            )
 
     def _execute(self, path: str, payload: dict) -> dict:
         items = payload.get("data") or []
         show_id = self._response_ids()
         if path == FIND_GROUPS:
             return self._find_groups(items or [{}], payload.get("meta") or {}, show_id)
+        if path in MEMBER_PATHS:
+            return self._member_call(path, items, payload.get("meta") or {}, show_id)
         operation = {
             CREATE_GROUP: self._create_group,
             UPDATE_GROUP: self._update_group,
@@ -804,6 +877,163 @@ class SimulatorState:
             self._by_id.pop(alias, None)
         return [{"id": item["id"]}]
 
+    # ---- members ---------------------------------------------------------------------------
+    # A group holds addresses and whole domains, keyed by their lower-case value (Mimecast keeps them
+    # lower-case). userCount moves with every member added or removed, so it stays consistent.
+
+    def _member_call(self, path: str, items: list, meta: dict, show_id) -> dict:
+        if path == GET_GROUP_MEMBERS:
+            return self._get_group_members(items or [{}], meta, show_id)
+        operation = self._add_group_member if path == ADD_GROUP_MEMBER else self._remove_group_member
+        data, fail = [], []
+        for item in items:
+            try:
+                if not isinstance(item, dict):
+                    raise ItemError("err_request_malformed", "each data item must be a JSON object")
+                data.append(operation(item, show_id))
+            except ItemError as exc:
+                fail.append({"key": item, "errors": [error_entry(exc.code, exc.message, exc.field)]})
+        self.stats["writes"] += 1
+        return {"meta": {"status": 200}, "data": data, "fail": fail}
+
+    def _get_group_members(self, items: list, meta: dict, show_id) -> dict:
+        data, fail, pagination = [], [], None
+        for item in items:
+            try:
+                if not isinstance(item, dict):
+                    raise ItemError("err_request_malformed", "each data item must be a JSON object")
+                size, offset = self._page_request(meta.get("pagination") or {})
+                if item.get("id") is None:
+                    raise ItemError("err_validation_null", "id must not be null", "id")
+                group = self._lookup(item["id"], "id", allow_root=False)
+                values = list(group.members)
+                page = values[offset : offset + size]
+                data.append({"groupMembers": [self._member_record(v, group.members[v]) for v in page]})
+                if pagination is None:
+                    pagination = {"pageSize": size, "totalCount": len(values)}
+                    if offset + size < len(values):
+                        pagination["next"] = self._page_token(offset + size)
+                    if offset > 0:
+                        pagination["previous"] = self._page_token(max(offset - size, 0))
+            except ItemError as exc:
+                fail.append({"key": item, "errors": [error_entry(exc.code, exc.message, exc.field)]})
+        meta_out = {"status": 200}
+        if pagination is not None:
+            meta_out["pagination"] = pagination
+        return {"meta": meta_out, "data": data, "fail": fail}
+
+    @staticmethod
+    def _member_record(value: str, record: dict) -> dict:
+        # A domain member comes back with emailAddress = domain = the domain, as Mimecast has been seen to do.
+        domain = value.rpartition("@")[2]
+        return {
+            "emailAddress": value,
+            "domain": domain,
+            "name": record["name"],
+            "type": record["type"],
+            "internal": record["internal"],
+        }
+
+    def _member_target(self, item: dict) -> tuple:
+        """Check an add/remove item: ``(group, lower-case value, field)``; raise ItemError like Mimecast would."""
+        if item.get("id") is None:
+            raise ItemError("err_validation_null", "id must not be null", "id")
+        group = self._lookup(item["id"], "id", allow_root=False)
+        address, domain = item.get("emailAddress"), item.get("domain")
+        if (address is None) == (domain is None):
+            raise ItemError("err_validation_at_least_one_not_null", "give exactly one of emailAddress or domain")
+        if address is not None:
+            if not isinstance(address, str) or member_kind(address) != "address":
+                raise ItemError(
+                    "err_validation_invalid_email_address", "emailAddress is not a valid email address", "emailAddress"
+                )
+            value, field = address, "emailAddress"
+        else:
+            if not isinstance(domain, str) or member_kind(domain) != "domain":
+                raise ItemError("err_validation_invalid_domain", "domain is not a valid domain name", "domain")
+            value, field = domain, "domain"
+        if group.source == "ldap":
+            raise ItemError("err_folder_read_only", "the group is synchronised from a directory (ldap)", "id")
+        return group, value.lower(), field
+
+    def _add_group_member(self, item: dict, show_id) -> dict:
+        group, value, field = self._member_target(item)
+        if value in group.members:
+            raise ItemError("err_folder_group_member_already_exists", "the member already exists in this group", field)
+        notes = item.get("notes")
+        record = self._put_member(group, value, "created_manually", notes if isinstance(notes, str) else None)
+        return {"id": record["id"], "folderId": show_id(group), "emailAddress": value, "internal": record["internal"]}
+
+    def _remove_group_member(self, item: dict, show_id) -> dict:
+        group, value, field = self._member_target(item)
+        record = group.members.pop(value, None)
+        if record is None:
+            raise ItemError("err_folder_email_address_not_found", "the group has no member with this address", field)
+        group.user_count = max(group.user_count - 1, 0)
+        return {"folderId": show_id(group), "emailAddress": value, "id": record["id"], "internal": record["internal"]}
+
+    def _put_member(self, group: Group, value: str, kind: str, notes: str | None) -> dict:
+        self._member_serial += 1
+        record = {"id": f"mbr{self._member_serial:08d}", "name": "", "type": kind, "internal": False}
+        if notes:
+            record["notes"] = notes
+        group.members[value] = record
+        group.user_count += 1
+        return record
+
+    def _control_group(self, body: dict) -> Group:
+        """The group a control call names by ``id`` (any alias) or by ``path`` (oldest on ambiguity)."""
+        if isinstance(body.get("id"), str):
+            group = self._by_id.get(body["id"])
+        elif isinstance(body.get("path"), str) and body["path"].strip("/"):
+            group = self.root
+            for name in [part for part in body["path"].split("/") if part]:
+                group = next((g for g in self._groups.values() if g.parent is group and g.name == name), None)
+                if group is None:
+                    break
+        else:
+            raise ControlError("give the group's id or path")
+        if group is None or group is self.root:
+            raise ControlError("no such group")
+        return group
+
+    def seed_members(self, body) -> dict:
+        """Add members straight to a group: ``{"id"|"path", "members": [...], "count": N, "domain": "d"}``.
+
+        ``count`` generates ``user<n>@<domain>`` addresses (default domain ``members.example``) so a test
+        can give a group thousands of members in one control call. Seeded members are ``created_by_import``.
+        """
+        if not isinstance(body, dict):
+            raise ControlError('members need {"id" or "path", "members": [...], "count": N}')
+        values = body.get("members", [])
+        if not isinstance(values, list) or not all(isinstance(v, str) and member_kind(v) for v in values):
+            raise ControlError("members must be a list of valid addresses and domains")
+        count = _optional_int(body, "count", 0, 0)
+        domain = body.get("domain", "members.example")
+        if not isinstance(domain, str) or member_kind(domain) != "domain":
+            raise ControlError("domain must be a valid domain name")
+        with self.lock:
+            group = self._control_group(body)
+            added = 0
+            wanted = [v.lower() for v in values] + [f"user{n:06d}@{domain.lower()}" for n in range(1, count + 1)]
+            for value in wanted:
+                if value not in group.members:
+                    self._put_member(group, value, "created_by_import", None)
+                    added += 1
+            return {"id": group.canonical_id, "added": added, **self._members_summary(group)}
+
+    def members_snapshot(self, body) -> dict:
+        """``{"id", "path", "user_count", "count", "members": [sorted lower-case values]}`` of one group."""
+        if not isinstance(body, dict):
+            raise ControlError("give the group's id or path, e.g. /_sim/members?id=...")
+        with self.lock:
+            group = self._control_group(body)
+            return {"id": group.canonical_id, "path": "/".join(group.path_names()), **self._members_summary(group)}
+
+    @staticmethod
+    def _members_summary(group: Group) -> dict:
+        return {"user_count": group.user_count, "count": len(group.members), "members": sorted(group.members)}
+
     # ---- faults ----------------------------------------------------------------------------
 
     def set_faults(self, body) -> dict:
@@ -858,9 +1088,13 @@ class SimulatorState:
             if auth in ("hmac", "bearer"):
                 self.stats["by_auth"][auth] += 1
 
-    def log_request(self, method: str, path: str, auth: str | None, status: int | None, fault: str | None) -> None:
+    def log_request(
+        self, method: str, path: str, auth: str | None, status: int | None, fault: str | None, items: int | None = None
+    ) -> None:
         with self.lock:
-            self.requests.append({"method": method, "path": path, "auth": auth, "status": status, "fault": fault})
+            self.requests.append(
+                {"method": method, "path": path, "auth": auth, "status": status, "fault": fault, "items": items}
+            )
 
     def stats_snapshot(self) -> dict:
         with self.lock:
@@ -883,6 +1117,15 @@ def _parse_envelope(body: bytes) -> dict:
     ):
         raise ApiError(400, "err_request_malformed", 'the body must look like {"data": [...], "meta": {...}}')
     return payload
+
+
+def _count_items(body: bytes) -> int | None:
+    """How many ``data`` items a request body carries (None when it is not a valid envelope), for the log."""
+    try:
+        data = json.loads(body.decode("utf-8")).get("data")
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return None
+    return len(data) if isinstance(data, list) else 0
 
 
 def auth_kind(header: str | None) -> str | None:
@@ -927,6 +1170,10 @@ def _control_routes():
             "DELETE": lambda state, body: state.forget_derived_secrets(),
         },
         "/_sim/rotate-ids": {"POST": lambda state, body: state.rotate_ids()},
+        "/_sim/members": {
+            "GET": lambda state, body: state.members_snapshot(body),
+            "POST": lambda state, body: state.seed_members(body),
+        },
         "/_sim/faults": {
             "GET": lambda state, body: state.faults_snapshot(),
             "POST": lambda state, body: state.set_faults(body),
@@ -936,7 +1183,7 @@ def _control_routes():
 
 
 CONTROL_ROUTES = _control_routes()
-API_PATHS = frozenset({FIND_GROUPS, CREATE_GROUP, UPDATE_GROUP, DELETE_GROUP})
+API_PATHS = frozenset({FIND_GROUPS, CREATE_GROUP, UPDATE_GROUP, DELETE_GROUP}) | MEMBER_PATHS
 
 
 class SimulatorRequestHandler(BaseHTTPRequestHandler):
@@ -979,7 +1226,7 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         started = time.monotonic()
-        path = urlsplit(self.path).path  # the query string is never used nor logged
+        path = urlsplit(self.path).path  # the query string is never logged; only control GETs read it
         is_control = path == "/_sim" or path.startswith("/_sim/")
         outcome = {"status": None, "auth": None, "fault": None}
         logged = False
@@ -997,14 +1244,18 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             # Logged before the client can read the answer, so the log keeps the order the client sees.
             logged = True
             if not is_control:
-                self.server.state.log_request(method, path, outcome["auth"], outcome["status"], outcome["fault"])
+                self.server.state.log_request(
+                    method, path, outcome["auth"], outcome["status"], outcome["fault"], outcome.get("items")
+                )
             if reply is None:
                 self._drop()
             else:
                 self._send(reply, method)
         finally:
             if not is_control and not logged:
-                self.server.state.log_request(method, path, outcome["auth"], outcome["status"], outcome["fault"])
+                self.server.state.log_request(
+                    method, path, outcome["auth"], outcome["status"], outcome["fault"], outcome.get("items")
+                )
             if self.server.log_requests:
                 elapsed_ms = int((time.monotonic() - started) * 1000)
                 status = outcome["status"] if outcome["status"] is not None else "dropped"
@@ -1071,6 +1322,10 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             payload = json.loads(body.decode("utf-8")) if body.strip() else None
         except (UnicodeDecodeError, ValueError):
             return Reply(400, {"error": "the body must be JSON"})
+        query = parse_qs(urlsplit(self.path).query)
+        if method == "GET" and query and isinstance(payload, (dict, type(None))):
+            # GET /_sim/members?id=...: query values, overridden by a JSON body's keys if one was sent too
+            payload = {**{key: values[-1] for key, values in query.items()}, **(payload or {})}
         try:
             return Reply(200, action(self.server.state, payload))
         except ControlError as exc:
@@ -1081,6 +1336,7 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
     def _api(self, method: str, path: str, body: bytes, outcome: dict) -> Reply | None:
         state = self.server.state
         outcome["auth"] = "token" if path == TOKEN_PATH else auth_kind(self.headers.get("Authorization"))
+        outcome["items"] = _count_items(body) if path.startswith("/api/") else None
         if path == TOKEN_PATH or path.startswith("/api/"):
             state.count_request(path, outcome["auth"])
         if path != TOKEN_PATH and path not in API_PATHS:
@@ -1333,6 +1589,7 @@ def parse_args(argv=None):
     parser.add_argument("--id-mode", choices=ID_MODES)
     parser.add_argument("--date-skew-seconds", type=int)
     parser.add_argument("--token-ttl", type=int)
+    parser.add_argument("--max-items-per-request", type=int, help="refuse requests with more data items (0: no cap)")
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
     return parser.parse_args(argv)
 
@@ -1340,7 +1597,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     config_names = ("page_size_default", "page_size_max", "rate_limit", "rate_window_ms", "id_mode")
-    config_names += ("date_skew_seconds", "token_ttl")
+    config_names += ("date_skew_seconds", "token_ttl", "max_items_per_request")
     config = {name: getattr(args, name) for name in config_names if getattr(args, name) is not None}
     try:
         server = SimulatorServer(

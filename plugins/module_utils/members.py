@@ -1,0 +1,315 @@
+# Copyright (c) community.mimecast contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Members of Mimecast profile groups: validating and normalising member values, planning a change
+(a pure function), and reading and writing members through the client. Internal use only: this API may
+change without notice.
+
+A member is an email address (a value with ``@``) or a whole domain (a value without). Mimecast keeps both
+lower-case, so values are compared lower-cased: ``Alice@Example.com`` and ``alice@example.com`` are the same
+member, and a re-run in other letter case changes nothing.
+
+Why the writes look the way they do:
+
+* ``add-group-member`` and ``remove-group-member`` take many items per call, each with its own outcome, so
+  members go in batches of :data:`MEMBER_BATCH_SIZE` through ``client.write`` (one request per batch).
+* ``err_folder_group_member_already_exists`` (add) and ``err_folder_email_address_not_found`` (remove) mean
+  the wanted state already holds: expected after a retry whose first try may have run, or when someone else
+  made the same change since the members were read. They count as success.
+* When a batch's outcome is unknown (a dropped connection, a 5xx), the client calls back ``confirm``, which
+  reads the members again, so nothing is sent twice blindly and nothing is lost.
+"""
+
+import re
+
+from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError
+
+GET_GROUP_MEMBERS = "/api/directory/get-group-members"
+ADD_GROUP_MEMBER = "/api/directory/add-group-member"
+REMOVE_GROUP_MEMBER = "/api/directory/remove-group-member"
+
+# Members per add/remove request. Mimecast documents no limit; 100 is the shared reference's conservative
+# figure (a public sync script sends 500). At 100, 1,000 new members take 10 writes and a request body stays
+# near 8 KB; a batch that fails or whose outcome is unknown concerns at most 100 members.
+MEMBER_BATCH_SIZE = 100
+# Members per get-group-members page: the largest page clients use (and find-groups allows).
+MEMBER_PAGE_SIZE = 100
+
+ALREADY_MEMBER = "err_folder_group_member_already_exists"
+NOT_A_MEMBER = "err_folder_email_address_not_found"
+
+MAX_LOCAL_PART = 64
+MAX_DOMAIN = 253
+MAX_LABEL = 63
+_LABEL_CHARACTERS = re.compile(r"^[a-z0-9-]+$")
+
+
+class MemberError(ValueError):
+    """Bad ``members`` input, or a membership change that must not be made (an ldap group)."""
+
+
+class MembersNotChanged(MimecastError):
+    """Some members could not be added or removed; ``applied`` counts the changes that were made."""
+
+    def __init__(self, message, applied, failures):
+        super().__init__(message, errors=[error for _value, errors in failures for error in errors])
+        self.applied = applied
+        self.failures = failures
+
+
+# -- values ----------------------------------------------------------------------------------------
+
+
+def member_kind(value):
+    """Return ``"address"`` for a value with ``@``, else ``"domain"`` (the value is not validated)."""
+    return "address" if "@" in value else "domain"
+
+
+def normalise_member(value):
+    """Return ``value`` lower-cased if it is a valid address or domain, else raise MemberError saying why.
+
+    An address has exactly one ``@``, a local part of 1 to 64 characters and a domain; a domain is a host
+    name of at least two labels (``partner.example``), each of letters, digits and inner hyphens. No white
+    space or control characters anywhere.
+    """
+    if not isinstance(value, str) or not value:
+        raise MemberError("members: a member must be a non-empty address or domain, got %r" % (value,))
+    if any(ch.isspace() for ch in value):
+        raise MemberError("members: %r contains white space" % value)
+    if not value.isprintable():
+        raise MemberError("members: %r contains control characters" % value)
+    value = value.lower()
+    if value.count("@") > 1:
+        raise MemberError("members: %r has more than one @" % value)
+    if "@" in value:
+        local, _at, domain = value.partition("@")
+        if not local:
+            raise MemberError("members: %r has nothing before the @" % value)
+        if len(local) > MAX_LOCAL_PART:
+            raise MemberError(
+                "members: the part before the @ of %r is %d characters long; at most %d are allowed"
+                % (value, len(local), MAX_LOCAL_PART)
+            )
+        if not domain:
+            raise MemberError("members: %r has no domain after the @" % value)
+        _check_domain(domain, value)
+    else:
+        _check_domain(value, value)
+    return value
+
+
+def _check_domain(domain, value):
+    if len(domain) > MAX_DOMAIN:
+        raise MemberError(
+            "members: the domain of %r is %d characters long; at most %d are allowed" % (value, len(domain), MAX_DOMAIN)
+        )
+    labels = domain.split(".")
+    if len(labels) < 2:
+        raise MemberError(
+            "members: %r is not a full domain name: it needs at least two labels, such as example.com" % value
+        )
+    for label in labels:
+        if not label:
+            raise MemberError(
+                "members: the domain of %r has an empty label (two dots in a row, or a dot at an end)" % value
+            )
+        if len(label) > MAX_LABEL:
+            raise MemberError(
+                "members: the domain of %r has a label of %d characters; at most %d are allowed"
+                % (value, len(label), MAX_LABEL)
+            )
+        if not _LABEL_CHARACTERS.match(label):
+            raise MemberError(
+                "members: the domain of %r may only hold letters, digits, hyphens and dots (write an international "
+                "domain in its xn-- form)" % value
+            )
+        if label.startswith("-") or label.endswith("-"):
+            raise MemberError("members: the domain of %r has a label that starts or ends with a hyphen" % value)
+    if labels[-1].isdigit():
+        raise MemberError("members: %r ends in a number: an IP address is not a domain name" % value)
+
+
+def validate_members(members):
+    """Check the ``members`` option before any request; return ``{"add", "remove", "set"}`` normalised.
+
+    ``add`` and ``remove`` are lists (possibly empty), ``set`` is None unless given. Values are lower-cased and
+    de-duplicated. Raises MemberError on the first bad value or combination.
+    """
+    members = members or {}
+    given = dict((key, members.get(key)) for key in ("add", "remove", "set") if members.get(key) is not None)
+    if not given:
+        raise MemberError("members: give at least one of add, remove or set (set: [] empties the group)")
+    if "set" in given and ("add" in given or "remove" in given):
+        raise MemberError("members: set makes the member list exact, so it cannot be combined with add or remove")
+    clean = {"add": [], "remove": [], "set": None}
+    for key, values in given.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+            raise MemberError("members: %s must be a list of addresses and domains" % key)
+        clean[key] = _unique(normalise_member(value) for value in values)
+    both = sorted(set(clean["add"]) & set(clean["remove"]))
+    if both:
+        raise MemberError("members: %s in both add and remove" % ", ".join(both))
+    return clean
+
+
+def _unique(values):
+    seen = set()
+    unique = []
+    for value in values:
+        if value not in seen:
+            seen.add(value)
+            unique.append(value)
+    return unique
+
+
+def member_value(record):
+    """Return the lower-case value of a ``groupMembers`` record, or None if it names nothing.
+
+    An address member carries its address in ``emailAddress`` (and its domain in ``domain``); a domain member
+    may come back with ``emailAddress`` = ``domain`` = the domain. So members are told apart by ``@``, not by
+    which field is filled.
+    """
+    address = record.get("emailAddress") or ""
+    if "@" in address:
+        return address.lower()
+    value = record.get("domain") or address
+    return value.lower() or None
+
+
+# -- planning --------------------------------------------------------------------------------------
+
+
+def plan_members(current, members):
+    """Return ``(to_add, to_remove)``, sorted, that take the member list ``current`` to what ``members`` wants.
+
+    Pure: no I/O. ``members`` is what :func:`validate_members` returns. ``add`` adds only what is missing and
+    ``remove`` removes only what is there, leaving other members alone; ``set`` makes the list exact.
+    Comparison ignores letter case.
+    """
+    have = set(value.lower() for value in current)
+    if members.get("set") is not None:
+        want = set(members["set"])
+        return sorted(want - have), sorted(have - want)
+    return sorted(set(members.get("add") or ()) - have), sorted(set(members.get("remove") or ()) & have)
+
+
+def members_after(current, to_add, to_remove):
+    """The sorted member list once ``to_add`` and ``to_remove`` are applied to ``current``."""
+    return sorted((set(value.lower() for value in current) - set(to_remove)) | set(to_add))
+
+
+# -- reading and writing ---------------------------------------------------------------------------
+
+
+def read_members(client, group_id):
+    """Return the sorted, lower-case members of the group ``group_id``, every page read once."""
+    values = set()
+    for entry in client.paginate(GET_GROUP_MEMBERS, {"id": group_id}, page_size=MEMBER_PAGE_SIZE):
+        for record in entry.get("groupMembers") or []:
+            value = member_value(record)
+            if value:
+                values.add(value)
+    return sorted(values)
+
+
+def member_item(group_id, value):
+    """The request item that adds or removes ``value``: ``emailAddress`` for an address, else ``domain``."""
+    if member_kind(value) == "address":
+        return {"id": group_id, "emailAddress": value}
+    return {"id": group_id, "domain": value}
+
+
+def _item_value(item):
+    return (item.get("emailAddress") or item.get("domain") or "").lower()
+
+
+def _confirmer(client, group_id, present):
+    """Build the ``confirm`` callback of one write: read the members again; an item whose effect is visible
+    (the member is there after an add, gone after a remove) is confirmed with an empty record."""
+
+    def confirm(pending_items):
+        now = set(read_members(client, group_id))
+        return [({} if (_item_value(item) in now) == present else None) for item in pending_items]
+
+    return confirm
+
+
+def write_members(client, group_id, to_add, to_remove, batch_size=MEMBER_BATCH_SIZE):
+    """Add ``to_add`` and remove ``to_remove`` in batches of ``batch_size``; return how many changes were made.
+
+    Adds go first, so a member that must stay is never missing while a ``set`` replaces the list. "Already a
+    member" on add and "not found" on remove count as done (the wanted state holds). Every batch is sent even if
+    one fails; then MembersNotChanged lists each member that failed and why. A failure of a whole request
+    (MimecastError) stops at once, with ``applied`` set on it when some batches went through.
+    """
+    applied = 0
+    failures = []
+    steps = ((ADD_GROUP_MEMBER, to_add, ALREADY_MEMBER, True), (REMOVE_GROUP_MEMBER, to_remove, NOT_A_MEMBER, False))
+    for path, values, settled, present in steps:
+        confirm = _confirmer(client, group_id, present)
+        for start in range(0, len(values), batch_size):
+            items = [member_item(group_id, value) for value in values[start : start + batch_size]]
+            try:
+                results = client.write(path, items, confirm, needs_record=False)
+            except MimecastError as exc:
+                exc.applied = applied
+                raise
+            for result in results:
+                if result.ok:
+                    applied += 1
+                elif result.codes != {settled}:
+                    failures.append((_item_value(result.item), result.errors))
+    if failures:
+        raise MembersNotChanged(_describe_failures(failures, group_id), applied, failures)
+    return applied
+
+
+def _describe_failures(failures, group_id):
+    shown = failures[:5]
+    text = "; ".join(
+        "%s: %s"
+        % (value, ", ".join("%s (%s)" % (e.get("code") or "error", e.get("message") or "no message") for e in errors))
+        for value, errors in shown
+    )
+    more = " and %d more" % (len(failures) - len(shown)) if len(failures) > len(shown) else ""
+    return "Mimecast refused %d member change(s) of group %s: %s%s" % (len(failures), group_id, text, more)
+
+
+def ensure_members(client, group, members, check_mode=False, created=False):
+    """Bring the members of ``group`` (facts) to what ``members`` (validated) wants; return
+    ``(changed, before, after)`` with sorted member lists.
+
+    A group created in this task (``created``, or planned in check mode: ``id`` None) has no members, so
+    nothing is read. A group with ``source`` ldap gets its members from directory synchronisation: a change
+    there is refused before any write. Check mode plans and writes nothing.
+    """
+    current = [] if created or group.get("id") is None else read_members(client, group["id"])
+    to_add, to_remove = plan_members(current, members)
+    after = members_after(current, to_add, to_remove)
+    if not (to_add or to_remove):
+        return False, current, after
+    if group.get("source") == "ldap":
+        raise MemberError(
+            "group %r (%s) comes from directory synchronisation (source ldap): its members are managed in the "
+            "directory, not here, so %d would be added and %d removed but nothing was changed"
+            % (group.get("name"), group.get("id"), len(to_add), len(to_remove))
+        )
+    if not check_mode:
+        write_members(client, group["id"], to_add, to_remove)
+    return True, current, after
+
+
+def with_members(before, after, member_changes):
+    """Return the group facts ``(before, after)`` with ``members`` added from ``ensure_members``' answer.
+
+    ``user_count`` of ``after`` moves by the change in the number of members (it was read before the change).
+    ``before`` stays None for a group that did not exist.
+    """
+    _changed, members_before, members_after = member_changes
+    if before is not None:
+        before = dict(before, members=members_before)
+    after = dict(after, members=members_after)
+    if isinstance(after.get("user_count"), int):
+        after["user_count"] = max(after["user_count"] + len(members_after) - len(members_before), 0)
+    return before, after

@@ -1,0 +1,311 @@
+# Copyright (c) community.mimecast contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Carrying out a tree plan: one listing, the plan (tree_plan), then the writes in batches, and what the task
+returns. Internal use only: this API may change without notice.
+
+The writes, in order:
+
+* creates, level by level: one level's items go in requests of at most ``batch_size`` items, and the ids in
+  a level's answers are the ``parentId`` of the next level's items;
+* then deletes, level by level (leaves first), batched the same way.
+
+A batch whose outcome is unknown (a dropped connection, a timeout, a server error) is never sent again
+blind: the client calls ``confirm``, which reads the directory again and finds each item's effect by its
+path of names (ids can change over time; paths are what the task manages). Only the items with no effect
+are sent again.
+
+A partly failed batch keeps its successes. The rest of the run does only what stays safe: creates go on
+where they do not depend on a failed create (its descendants are not attempted); no delete is sent once a
+create failed (deleting is what cannot be undone, so a run that already went wrong stops before it); a
+group whose child could not be deleted is not attempted. The task then fails, naming each failed item with
+Mimecast's codes, and returns what was done.
+"""
+
+from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError
+from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
+from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import (
+    MESSAGE_LIMIT,
+    join_path,
+    plan_tree,
+)
+
+# Mimecast documents no item limit for the group endpoints; 100 items per request is what its own
+# guidance and public clients treat as safe, and it keeps a 1,000-group level to 10 requests.
+DEFAULT_BATCH_SIZE = 100
+MAX_BATCH_SIZE = 500
+# A delete answered with this code found nothing to delete: the group is gone, which is what was wanted.
+GONE_CODES = frozenset(["err_folder_not_found"])
+
+
+def validate_batch_size(batch_size):
+    """Return ``batch_size`` if it is between 1 and MAX_BATCH_SIZE, else raise GroupError."""
+    if batch_size is None or batch_size < 1 or batch_size > MAX_BATCH_SIZE:
+        raise GroupError("batch_size must be between 1 and %d, got %s" % (MAX_BATCH_SIZE, batch_size))
+    return batch_size
+
+
+def _batches(ops, size):
+    for start in range(0, len(ops), size):
+        yield ops[start : start + size]
+
+
+def _at_path(tree, path):
+    """The facts of the one group at ``path`` in ``tree``, or None; GroupError if several stand there."""
+    group = None
+    for depth, name in enumerate(path):
+        found = [g for g in tree.children(group["id"] if group else None) if g["name"] == name]
+        if len(found) > 1:
+            raise GroupError(
+                "while confirming a write, %d groups named %r were found under %s (ids: %s): they appeared during "
+                "this run; nothing more was sent"
+                % (
+                    len(found),
+                    name,
+                    repr(join_path(path[:depth])) if depth else "the directory root",
+                    ", ".join(g["id"] for g in found),
+                )
+            )
+        if not found:
+            return None
+        group = found[0]
+    return group
+
+
+class TreeOutcome:
+    """What a tree task did (or, in check mode, would do), and the result it returns."""
+
+    def __init__(self, plan, check_mode):
+        self.plan = plan
+        self.check_mode = check_mode
+        self.created = []  # (path, facts) in the order done
+        self.deleted = []  # (path, facts) in the order done
+        self.failures = []  # (action, path, errors)
+        self.skipped = []  # (action, path) not attempted because of a failure
+        self.error = None  # an exception that stopped the run part-way
+        self.in_flight = []  # (action, path) of the request being written; its outcome is unknown after an error
+
+    @property
+    def changed(self):
+        return bool(self.created or self.deleted)
+
+    @property
+    def failed(self):
+        return bool(self.failures or self.error)
+
+    def warnings(self):
+        """One warning naming the groups purge kept, if any."""
+        kept = self.plan.kept
+        if not kept:
+            return []
+        shown = ", ".join("%r (%s)" % (join_path(path), reason) for path, _group, reason in kept[:MESSAGE_LIMIT])
+        more = " and %d more" % (len(kept) - MESSAGE_LIMIT) if len(kept) > MESSAGE_LIMIT else ""
+        return ["purge kept %d group(s) under root that are not listed: %s%s" % (len(kept), shown, more)]
+
+    def failure_message(self):
+        """Why the task failed, naming each failed item, and what was done before."""
+        parts = []
+        if self.failures:
+            listed = [
+                "%s %r: %s"
+                % (action, join_path(path), "; ".join("%s: %s" % (e.get("code"), e.get("message")) for e in errors))
+                for action, path, errors in self.failures[:MESSAGE_LIMIT]
+            ]
+            more = " and %d more" % (len(self.failures) - MESSAGE_LIMIT) if len(self.failures) > MESSAGE_LIMIT else ""
+            parts.append("Mimecast refused %d item(s): %s%s" % (len(self.failures), ", ".join(listed), more))
+        if self.error is not None:
+            parts.append(getattr(self.error, "message", None) or str(self.error))
+            if self.in_flight:
+                if isinstance(self.error, MimecastError) and not self.error.uncertain:
+                    what = "the request in flight was refused whole, none of it was done"
+                else:
+                    what = "the outcome of the request in flight is unknown, read the directory before trying again"
+                named = ", ".join("%s %r" % (kind, join_path(path)) for kind, path in self.in_flight[:MESSAGE_LIMIT])
+                parts.append("%s: %s" % (what, named))
+        if self.skipped:
+            parts.append(
+                "not attempted because of the failures above: %d (%s)"
+                % (len(self.skipped), ", ".join(sorted(set(action for action, _path in self.skipped))))
+            )
+        parts.append(
+            "done before the failure and kept: %d created, %d deleted (see created and deleted)"
+            % (len(self.created), len(self.deleted))
+        )
+        return "; ".join(parts)
+
+    def details(self):
+        """Mimecast's status and codes when an API error stopped the run."""
+        return self.error.details() if isinstance(self.error, MimecastError) else {}
+
+    def result(self, diff=False):
+        """The module's return values: changed, created, deleted, groups, and diff when asked."""
+        created = [join_path(path) for path, _facts in self.created]
+        deleted = [join_path(path) for path, _facts in self.deleted]
+        result = dict(changed=self.changed, created=created, deleted=deleted, groups=self._groups_after())
+        if self.skipped:
+            result["skipped"] = [join_path(path) for _action, path in self.skipped]
+        if diff:
+            after = self.plan.before_paths()
+            for path in deleted:
+                after.remove(path)
+            result["diff"] = dict(
+                before=dict(paths=self.plan.before_paths()), after=dict(paths=sorted(after + created))
+            )
+        return result
+
+    def _groups_after(self):
+        """Facts, with ``path``, of every group under root once the run is over, sorted by path."""
+        root_depth = len(self.plan.root_path)
+        gone = set(id(facts) for _path, facts in self.deleted)
+        final = [
+            (path, facts)
+            for path, found in self.plan.before.items()
+            if len(path) > root_depth
+            for facts in found
+            if id(facts) not in gone
+        ]
+        final.extend((path, facts) for path, facts in self.created if len(path) > root_depth)
+        # Child counts as they are now: every child of a group under root is under root too.
+        counts = {}
+        for _path, facts in final:
+            counts[facts["parent_id"]] = counts.get(facts["parent_id"], 0) + 1
+        groups = []
+        # Sorted like the paths users read (mimecast_group_info's paths): as strings.
+        for path, facts in sorted(final, key=lambda item: join_path(item[0])):
+            group = dict(facts, path=join_path(path))
+            if group["id"] is not None:
+                group["folder_count"] = counts.get(group["id"], 0)
+            groups.append(group)
+        return groups
+
+
+def converge_tree(directory, entries, root_path=(), state="present", purge=False, batch_size=None, check_mode=False):
+    """Read the directory once, plan, and (unless ``check_mode``) write; return a :class:`TreeOutcome`.
+
+    Refusals of the plan (GroupError) are raised before any write. An error during the writes stops them
+    and is kept in the outcome (``error``), with what was done before it.
+    """
+    batch_size = validate_batch_size(batch_size or DEFAULT_BATCH_SIZE)
+    plan = plan_tree(directory.tree(), entries, root_path, state=state, purge=purge)
+    outcome = TreeOutcome(plan, check_mode)
+    if check_mode:
+        _plan_only(plan, outcome)
+        return outcome
+    try:
+        _create(directory, plan, batch_size, outcome)
+        if outcome.failures:
+            outcome.skipped.extend(("delete", op.path) for op in plan.deletes)
+        else:
+            _delete(directory, plan, batch_size, outcome)
+    except (MimecastError, GroupError) as exc:
+        outcome.error = exc
+    return outcome
+
+
+def _plan_only(plan, outcome):
+    for op in plan.creates:
+        facts = dict(
+            id=None,
+            name=op.name,
+            description=op.name,
+            parent_id=op.parent_id,
+            source="cloud",
+            folder_count=0,
+            user_count=0,
+        )
+        outcome.created.append((op.path, facts))
+    outcome.deleted.extend((op.path, op.group) for op in plan.deletes)
+
+
+def _create(directory, plan, batch_size, outcome):
+    new_ids = {}  # path -> id of the group this run created there
+    for level in plan.create_levels:
+        ready = []
+        for op in level:
+            if op.parent_id is not None or not op.parent_path:
+                ready.append((op, op.parent_id))
+            elif op.parent_path in new_ids:
+                ready.append((op, new_ids[op.parent_path]))
+            else:
+                outcome.skipped.append(("create", op.path))  # its parent could not be created
+        for batch in _batches(ready, batch_size):
+            items = []
+            for op, parent_id in batch:
+                item = {"description": op.name}
+                if parent_id is not None:
+                    item["parentId"] = parent_id
+                items.append(item)
+            outcome.in_flight = [("create", op.path) for op, _parent_id in batch]
+            results = directory.create(items, _confirm_by_path(directory, items, [op.path for op, _p in batch]))
+            outcome.in_flight = []
+            for (op, parent_id), result in zip(batch, results):
+                if not result.ok:
+                    outcome.failures.append(("create", op.path, result.errors))
+                    continue
+                facts = dict(result.record or {})
+                if not facts.get("id"):
+                    # The answer did not say which id the new group has; the listing does.
+                    facts = dict(_at_path(directory.tree(), op.path) or facts)
+                if facts.get("parent_id") is None:
+                    facts["parent_id"] = parent_id
+                new_ids[op.path] = facts.get("id")
+                outcome.created.append((op.path, facts))
+
+
+def _confirm_by_path(directory, items, paths):
+    """A ``confirm`` for creates: the group now at each pending item's path, found in a fresh listing."""
+    path_of = dict((id(item), path) for item, path in zip(items, paths))
+
+    def confirm(pending):
+        tree = directory.tree()
+        return [_at_path(tree, path_of[id(item)]) for item in pending]
+
+    return confirm
+
+
+def _delete(directory, plan, batch_size, outcome):
+    blocked = set()  # ids of groups that keep a child this run could not delete
+    for level in plan.delete_levels:
+        ready = []
+        for op in level:
+            if op.group["id"] in blocked:
+                outcome.skipped.append(("delete", op.path))
+                blocked.add(op.group["parent_id"])
+            else:
+                ready.append(op)
+        for batch in _batches(ready, batch_size):
+            items = [{"id": op.group["id"]} for op in batch]
+            outcome.in_flight = [("delete", op.path) for op in batch]
+            results = directory.delete(items, _confirm_gone(directory, items, batch))
+            outcome.in_flight = []
+            for op, result in zip(batch, results):
+                if result.ok or result.codes <= GONE_CODES:
+                    outcome.deleted.append((op.path, op.group))
+                else:
+                    outcome.failures.append(("delete", op.path, result.errors))
+                    blocked.add(op.group["parent_id"])
+
+
+def _confirm_gone(directory, items, ops):
+    """A ``confirm`` for deletes: ``{}`` for each pending item whose group a fresh listing no longer shows."""
+    op_of = dict((id(item), op) for item, op in zip(items, ops))
+
+    def confirm(pending):
+        tree = directory.tree()
+        return [{} if _is_gone(tree, op_of[id(item)]) else None for item in pending]
+
+    return confirm
+
+
+def _is_gone(tree, op):
+    """True when the group of a delete is no longer listed, under its id or at its path."""
+    if tree.get(op.group["id"]) is not None:
+        return False
+    parent = None
+    for name in op.path[:-1]:
+        found = [g for g in tree.children(parent["id"] if parent else None) if g["name"] == name]
+        if len(found) != 1:
+            return len(found) == 0  # the parent is gone, so is the group; several parents: look no further
+        parent = found[0]
+    return not any(g["name"] == op.path[-1] for g in tree.children(parent["id"] if parent else None))

@@ -1,0 +1,280 @@
+#!/usr/bin/python
+# Copyright (c) community.mimecast contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r"""
+module: mimecast_group_tree
+short_description: Converge a whole tree of Mimecast profile groups in one task
+version_added: 0.1.0
+description:
+  - Makes a tree of Mimecast profile groups, given as paths of names such as V(Departments/EMEA/Finance), exist in
+    one task. The directory is listed once, then the missing groups are created level by level (parents first),
+    in requests of up to O(batch_size) groups each.
+  - With O(purge), every other cloud group under O(root) is deleted, deepest first; with O(state=absent), the
+    listed groups are deleted.
+  - Groups are found by their path of names on every run, because Mimecast group names are not unique and ids
+    can change over time. Groups whose source is C(ldap) come from directory synchronisation and are never
+    deleted.
+  - Works with API 1.0 keys (HMAC signatures) and API 2.0 client credentials (OAuth2 bearer tokens).
+author:
+  - community.mimecast maintainers (@ansible-collections)
+extends_documentation_fragment:
+  - community.mimecast.mimecast
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: The directory is listed and the same plan is made; nothing is written.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+    support: full
+    details:
+      - The sorted full paths of the groups on O(root)'s path and under it, before and after, as C(paths).
+  action_group:
+    description: Use C(group/community.mimecast.mimecast) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - community.mimecast.mimecast
+options:
+  groups:
+    description:
+      - Paths of group names, relative to O(root), such as V(Departments/EMEA/Finance).
+      - Every ancestor of a listed path is implied (V(A/B) means V(A) too, with O(state=present)). Repeats are
+        harmless.
+      - Each name is matched exactly, case included. An empty name (V(A//B), or a C(/) at the start or end), a
+        name over 255 characters, control characters, or leading or trailing white space is refused before any
+        request, naming the entry.
+      - A group whose own name contains C(/) cannot be named in a path.
+    type: list
+    elements: str
+    required: true
+  root:
+    description:
+      - Path of names, from the directory root, of the group under which O(groups) are managed, such as
+        V(Departments). Created with any missing ancestor when O(state=present).
+      - Nothing outside O(root) is deleted.
+      - When not given (or V(/)), O(groups) are paths from the directory root.
+    type: str
+  state:
+    description:
+      - V(present) creates every listed group that is missing; nothing is deleted unless O(purge) is set.
+      - V(absent) deletes the listed groups (not their ancestors), deepest first. It refuses before any write
+        when a listed group has a child group that is not listed (child groups are never deleted implicitly),
+        or is synchronised from the directory. Listed groups that do not exist are ignored.
+    type: str
+    choices: [present, absent]
+    default: present
+  purge:
+    description:
+      - With O(state=present), also delete every cloud group under O(root) that is not listed, deepest first.
+      - Groups with source C(ldap), groups no entry can name (a name on their path contains C(/) or breaks the name
+        rules above), and the groups that hold one of those are kept; a warning names them.
+      - Refused with an empty O(groups) when O(root) is the directory root, since that would delete every cloud
+        group of the directory.
+    type: bool
+    default: false
+  batch_size:
+    description:
+      - The most groups sent in one create or delete request. Mimecast documents no limit; 100 is what its
+        guidance and public clients treat as safe. Between 1 and 500.
+      - A tree of 1,111 groups from empty takes 14 requests at the default.
+    type: int
+    default: 100
+notes:
+  - The plan is made from one listing of the whole directory (every page, 100 groups a page). If two groups of one
+    name stand under one parent at a path the task manages, it fails before any write and lists their ids.
+  - A request whose outcome is unknown (a dropped connection, a timeout, a server error) is never sent again
+    blind; the directory is read again and only the groups that are not there are sent again.
+  - When Mimecast refuses some groups of a request, the others are kept. Creates go on where they do not depend
+    on a refused group; no delete is sent after a refused create; the task then fails, names each refused group
+    with Mimecast's error, and returns what was done in RV(created) and RV(deleted).
+seealso:
+  - module: community.mimecast.mimecast_group
+  - module: community.mimecast.mimecast_group_info
+"""
+
+EXAMPLES = r"""
+- name: Converge a tree of groups under Departments
+  community.mimecast.mimecast_group_tree:
+    root: Departments
+    groups:
+      - EMEA/Finance
+      - EMEA/Sales
+      - Americas/Sales
+
+# org_chart.yml, a vars file (an HR export can be turned into the same list of paths):
+#   org_chart:
+#     - Finance/Payroll
+#     - Finance/Audit
+#     - Engineering/Platform/SRE
+#     - Engineering/Mobile
+- name: Load the org chart
+  ansible.builtin.include_vars:
+    file: org_chart.yml
+
+- name: Make the groups under Org exactly the org chart (deleting groups that left it)
+  community.mimecast.mimecast_group_tree:
+    root: Org
+    groups: "{{ org_chart }}"
+    purge: true
+
+- name: Turn an existing directory into code, in one round trip
+  block:
+    - name: Read every group
+      community.mimecast.mimecast_group_info:
+      register: directory
+
+    - name: Save the paths as the desired state
+      ansible.builtin.copy:
+        content: "{{ {'mimecast_groups': directory.paths} | to_nice_yaml }}"
+        dest: group_vars/all/mimecast_groups.yml
+        mode: "0644"
+      delegate_to: localhost
+
+    - name: From now on, this task keeps the directory as listed (no change right after the export)
+      community.mimecast.mimecast_group_tree:
+        groups: "{{ directory.paths }}"
+        purge: true
+
+- name: Delete a branch, children listed first or not (the order is worked out)
+  community.mimecast.mimecast_group_tree:
+    root: Departments
+    groups:
+      - Contractors
+      - Contractors/EMEA
+      - Contractors/Americas
+    state: absent
+
+- name: Preview what a purge would delete
+  community.mimecast.mimecast_group_tree:
+    root: Departments
+    groups: "{{ mimecast_groups }}"
+    purge: true
+  check_mode: true
+  diff: true
+  register: preview
+"""
+
+RETURN = r"""
+created:
+  description:
+    - Full paths, from the directory root, of the groups created (in check mode, that would be created), parents
+      first, in the order they were sent.
+  returned: always
+  type: list
+  elements: str
+  sample: [Departments/EMEA, Departments/EMEA/Finance]
+deleted:
+  description:
+    - Full paths, from the directory root, of the groups deleted (in check mode, that would be deleted), deepest
+      first.
+  returned: always
+  type: list
+  elements: str
+  sample: [Departments/Old/Team, Departments/Old]
+skipped:
+  description:
+    - Full paths of the groups that were not attempted because a group they depend on was refused.
+  returned: when the task failed part-way
+  type: list
+  elements: str
+groups:
+  description:
+    - Facts of every group under O(root) after the run, sorted by RV(groups[].path). In check mode, groups that
+      would be created have RV(groups[].id) V(null).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Mimecast id of the group. Ids are opaque and can change over time.
+      type: str
+      sample: eNo1jk0LgjAAhv9KbPpVaLJKrP4A4jWcBsu
+    name:
+      description: Name of the group.
+      type: str
+      sample: Finance
+    description:
+      description: Name of the group, under the API's own word for it.
+      type: str
+      sample: Finance
+    path:
+      description: Names from the directory root down to the group, joined by C(/).
+      type: str
+      sample: Departments/EMEA/Finance
+    parent_id:
+      description: Mimecast id of the parent group. Never empty for a group that exists, also at the root.
+      type: str
+      sample: eNoVjr0OgjAYAN
+    source:
+      description: Where the group comes from, V(cloud) or V(ldap) (directory synchronisation).
+      type: str
+      sample: cloud
+    folder_count:
+      description: Number of child groups after the run.
+      type: int
+      sample: 2
+    user_count:
+      description: Number of members.
+      type: int
+      sample: 0
+"""
+
+from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
+from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
+from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
+from ansible_collections.community.mimecast.plugins.module_utils.tree_apply import (
+    DEFAULT_BATCH_SIZE,
+    converge_tree,
+    validate_batch_size,
+)
+from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import parse_request
+
+
+def main():
+    module = MimecastModule(
+        argument_spec=dict(
+            groups=dict(type="list", elements="str", required=True),
+            root=dict(type="str"),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            purge=dict(type="bool", default=False),
+            batch_size=dict(type="int", default=DEFAULT_BATCH_SIZE),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    with module.failures():
+        root_path, entries = parse_request(params["groups"], params["root"])
+        validate_batch_size(params["batch_size"])
+        if params["purge"] and params["state"] == "absent":
+            raise GroupError("purge only applies to state=present")
+        if params["purge"] and not entries and not root_path:
+            raise GroupError(
+                "purge with an empty groups list and no root would delete every cloud group of the directory: "
+                "list the groups to keep, or set root"
+            )
+    directory = GroupDirectory(module.client())  # bad connection options fail here, still before any request
+
+    with module.failures():
+        outcome = converge_tree(
+            directory,
+            entries,
+            root_path,
+            state=params["state"],
+            purge=params["purge"],
+            batch_size=params["batch_size"],
+            check_mode=module.check_mode,
+        )
+    for warning in outcome.warnings():
+        module.warn(warning)
+    result = outcome.result(diff=module._diff)
+    if outcome.failed:
+        details = outcome.details()
+        details.update(result)
+        module.fail_json(msg=directory.client.redact(outcome.failure_message()), **details)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,307 @@
+# Copyright (c) community.mimecast contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Member values, the pure planner, and reading/writing members through the client's contract."""
+
+import pytest
+
+from ansible_collections.community.mimecast.plugins.module_utils import members as members_module
+from ansible_collections.community.mimecast.plugins.module_utils.client import ItemResult
+from ansible_collections.community.mimecast.plugins.module_utils.members import (
+    MemberError,
+    member_item,
+    member_value,
+    members_after,
+    normalise_member,
+    plan_members,
+    validate_members,
+)
+
+# -- values ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("Alice@Example.COM", "alice@example.com"),
+        ("first.last+tag@mail.example.co.uk", "first.last+tag@mail.example.co.uk"),
+        ("Partner.Example", "partner.example"),
+        ("xn--bcher-kva.example", "xn--bcher-kva.example"),
+        ("a@b-c.example", "a@b-c.example"),
+        ("x" * 64 + "@example.com", "x" * 64 + "@example.com"),
+    ],
+)
+def test_good_values_are_lower_cased(value, expected):
+    assert normalise_member(value) == expected
+
+
+# Each bad value gets its own message: what is wrong with it, not just "invalid".
+BAD_VALUES = [
+    ("", "must be a non-empty address or domain"),
+    ("alice smith@example.com", "contains white space"),
+    ("al\x07ice@example.com", "contains control characters"),
+    ("alice@@example.com", "has more than one @"),
+    ("@example.com", "has nothing before the @"),
+    ("x" * 65 + "@example.com", "the part before the @ of"),
+    ("alice@", "has no domain after the @"),
+    ("alice@localhost", "needs at least two labels"),
+    ("alice@example..com", "has an empty label"),
+    ("alice@exa_mple.com", "may only hold letters, digits, hyphens and dots"),
+    ("alice@-example.com", "starts or ends with a hyphen"),
+    ("alice@10.0.0.1", "an IP address is not a domain name"),
+    ("alice@" + "a" * 64 + ".example", "has a label of 64 characters"),
+    ("alice@" + ".".join(["abcdefghi"] * 26), "at most 253 are allowed"),
+]
+# More bad values that share one of the messages above.
+MORE_BAD_VALUES = [
+    ("alice@example.com\n", "contains white space"),
+    ("alice\t@example.com", "contains white space"),
+    (".example.com", "has an empty label"),
+    ("example.com.", "has an empty label"),
+    ("bücher.example", "xn-- form"),
+    ("partner-.example", "starts or ends with a hyphen"),
+    ("alice@example", "needs at least two labels"),
+]
+
+
+@pytest.mark.parametrize("value, message", BAD_VALUES + MORE_BAD_VALUES)
+def test_bad_values_are_refused_with_a_message_saying_why(value, message):
+    with pytest.raises(MemberError, match="^members: ") as raised:
+        normalise_member(value)
+    assert message in str(raised.value)
+
+
+def test_each_kind_of_bad_value_has_its_own_message():
+    templates = set()
+    for value, _message in BAD_VALUES:
+        with pytest.raises(MemberError) as raised:
+            normalise_member(value)
+        # the message with the value itself taken out: what remains says what is wrong
+        templates.add(str(raised.value).replace(repr(value.lower()), "VALUE").replace(repr(value), "VALUE"))
+    assert len(templates) == len(BAD_VALUES) >= 8
+
+
+@pytest.mark.parametrize(
+    "members, message",
+    [
+        ({}, "give at least one of add, remove or set"),
+        ({"add": None, "remove": None, "set": None}, "give at least one of add, remove or set"),
+        ({"set": ["a@example.com"], "add": ["b@example.com"]}, "cannot be combined with add or remove"),
+        ({"set": [], "remove": []}, "cannot be combined with add or remove"),
+        ({"add": ["A@example.com"], "remove": ["a@EXAMPLE.com"]}, "a@example.com in both add and remove"),
+        ({"add": "a@example.com"}, "add must be a list"),
+        ({"set": ["ok.example", "not ok"]}, "'not ok' contains white space"),
+    ],
+)
+def test_bad_combinations_are_refused(members, message):
+    with pytest.raises(MemberError) as raised:
+        validate_members(members)
+    assert message in str(raised.value)
+
+
+def test_validated_members_are_lower_case_and_unique_in_the_order_given():
+    clean = validate_members({"add": ["B@example.com", "a.example", "b@EXAMPLE.com"], "remove": ["C@example.com"]})
+    assert clean == {"add": ["b@example.com", "a.example"], "remove": ["c@example.com"], "set": None}
+    assert validate_members({"set": []}) == {"add": [], "remove": [], "set": []}
+
+
+# -- records and items -----------------------------------------------------------------------------
+
+
+def test_members_are_told_apart_by_the_at_sign_not_by_which_field_is_filled():
+    assert member_value({"emailAddress": "Alice@Example.com", "domain": "example.com"}) == "alice@example.com"
+    assert member_value({"emailAddress": "Partner.Example", "domain": "partner.example"}) == "partner.example"
+    assert member_value({"emailAddress": "", "domain": "Partner.Example"}) == "partner.example"
+    assert member_value({"domain": "partner.example"}) == "partner.example"
+    assert member_value({"name": "nobody"}) is None
+
+
+def test_items_send_an_address_as_email_address_and_a_domain_as_domain():
+    assert member_item("g1", "a@example.com") == {"id": "g1", "emailAddress": "a@example.com"}
+    assert member_item("g1", "partner.example") == {"id": "g1", "domain": "partner.example"}
+
+
+# -- planning (pure) -------------------------------------------------------------------------------
+
+CURRENT = ["a@example.com", "b@example.com", "partner.example"]
+
+
+@pytest.mark.parametrize(
+    "members, to_add, to_remove",
+    [
+        # add leaves the others alone and adds only what is missing
+        ({"add": ["c@example.com", "a@example.com"], "remove": []}, ["c@example.com"], []),
+        # remove removes only what is there
+        ({"add": [], "remove": ["b@example.com", "gone@example.com"]}, [], ["b@example.com"]),
+        # add and remove together
+        ({"add": ["new.example"], "remove": ["partner.example"]}, ["new.example"], ["partner.example"]),
+        # set makes the list exact
+        ({"set": ["a@example.com", "z@example.com"]}, ["z@example.com"], ["b@example.com", "partner.example"]),
+        # set: [] empties the group
+        ({"set": []}, [], ["a@example.com", "b@example.com", "partner.example"]),
+        # the same list: nothing to do
+        ({"set": list(CURRENT)}, [], []),
+        ({"add": list(CURRENT), "remove": ["absent@example.com"]}, [], []),
+    ],
+)
+def test_planner(members, to_add, to_remove):
+    assert plan_members(CURRENT, members) == (to_add, to_remove)
+
+
+def test_planner_ignores_letter_case_of_what_was_read():
+    current = ["A@Example.com", "Partner.EXAMPLE"]
+    wanted = validate_members({"set": ["a@example.COM", "partner.example"]})
+    assert plan_members(current, wanted) == ([], [])
+
+
+def test_planner_on_an_empty_group_adds_everything_sorted():
+    wanted = validate_members({"set": ["z@example.com", "a.example", "m@example.com"]})
+    assert plan_members([], wanted) == (["a.example", "m@example.com", "z@example.com"], [])
+
+
+def test_members_after_applies_a_plan():
+    to_add, to_remove = plan_members(CURRENT, {"add": ["c@example.com"], "remove": ["a@example.com"]})
+    assert members_after(CURRENT, to_add, to_remove) == ["b@example.com", "c@example.com", "partner.example"]
+
+
+# -- reading and writing through the client contract (paginate, write) -----------------------------
+
+
+class MemberClient:
+    """Group members in memory behind the two client calls members.py uses: paginate and write."""
+
+    def __init__(self, members=(), page_size=2):
+        self.members = set(members)
+        self.page_size = page_size
+        self.reads = []
+        self.writes = []
+        self.refuse = {}  # value -> error code answered for it
+
+    def paginate(self, path, item, page_size):
+        self.reads.append((path, item, page_size))
+        values = sorted(self.members)
+        for start in range(0, max(len(values), 1), self.page_size):
+            page = values[start : start + self.page_size]
+            yield {"groupMembers": [{"emailAddress": v, "domain": v.rpartition("@")[2]} for v in page]}
+
+    def write(self, path, items, confirm=None, needs_record=True):
+        self.writes.append((path, [dict(item) for item in items], confirm, needs_record))
+        results = []
+        for item in items:
+            value = item.get("emailAddress") or item.get("domain")
+            adding = path == members_module.ADD_GROUP_MEMBER
+            code = self.refuse.get(value)
+            if code is None and adding and value in self.members:
+                code = members_module.ALREADY_MEMBER
+            if code is None and not adding and value not in self.members:
+                code = members_module.NOT_A_MEMBER
+            if code is not None:
+                results.append(ItemResult(item, None, [{"code": code, "message": "refused", "retryable": False}]))
+                continue
+            (self.members.add if adding else self.members.discard)(value)
+            results.append(ItemResult(item, {}))
+        return results
+
+
+def test_read_members_follows_every_page_and_tells_addresses_from_domains():
+    client = MemberClient(["b@example.com", "a@example.com", "partner.example"], page_size=2)
+    assert members_module.read_members(client, "g1") == ["a@example.com", "b@example.com", "partner.example"]
+    assert client.reads == [(members_module.GET_GROUP_MEMBERS, {"id": "g1"}, 100)]
+
+
+def test_writes_go_in_batches_of_100_adds_first_and_only_what_differs():
+    client = MemberClient(["old%d@example.com" % n for n in range(3)])
+    wanted = validate_members({"set": ["new%03d@example.com" % n for n in range(250)] + ["old0@example.com"]})
+
+    changed, before, after = members_module.ensure_members(client, {"id": "g1", "source": "cloud"}, wanted)
+
+    assert changed and before == ["old0@example.com", "old1@example.com", "old2@example.com"]
+    assert after == sorted(wanted["set"]) == sorted(client.members)
+    assert [(path, len(items)) for path, items, _confirm, _needs in client.writes] == [
+        (members_module.ADD_GROUP_MEMBER, 100),
+        (members_module.ADD_GROUP_MEMBER, 100),
+        (members_module.ADD_GROUP_MEMBER, 50),
+        (members_module.REMOVE_GROUP_MEMBER, 2),
+    ]
+    assert client.writes[-1][1] == [
+        {"id": "g1", "emailAddress": "old1@example.com"},
+        {"id": "g1", "emailAddress": "old2@example.com"},
+    ]
+    assert all(confirm is not None and needs is False for _path, _items, confirm, needs in client.writes)
+
+
+def test_already_a_member_and_not_a_member_count_as_done():
+    client = MemberClient(["a@example.com"])
+    applied = members_module.write_members(client, "g1", ["a@example.com", "b@example.com"], ["gone@example.com"])
+
+    assert applied == 1
+    assert client.members == {"a@example.com", "b@example.com"}
+
+
+def test_other_item_failures_are_reported_after_every_batch_was_sent():
+    client = MemberClient()
+    client.refuse = {"bad@example.com": "err_validation_invalid_email_address"}
+
+    with pytest.raises(members_module.MembersNotChanged) as raised:
+        members_module.write_members(client, "g1", ["bad@example.com", "good@example.com"], [], batch_size=1)
+
+    assert raised.value.applied == 1
+    assert raised.value.failures[0][0] == "bad@example.com"
+    assert "bad@example.com: err_validation_invalid_email_address" in raised.value.message
+    assert client.members == {"good@example.com"}
+
+
+def test_confirm_reads_the_members_again_and_confirms_what_is_visible():
+    client = MemberClient(["a@example.com"])
+    members_module.write_members(client, "g1", ["b@example.com"], ["z@example.com"])
+    add_confirm, remove_confirm = client.writes[0][2], client.writes[1][2]
+    client.reads.clear()
+
+    added = add_confirm([{"id": "g1", "emailAddress": "a@example.com"}, {"id": "g1", "emailAddress": "c@example.com"}])
+    removed = remove_confirm([{"id": "g1", "domain": "partner.example"}, {"id": "g1", "emailAddress": "a@example.com"}])
+
+    assert added == [{}, None]  # a@ is there: that add took effect; c@ is not: send it again
+    assert removed == [{}, None]  # partner.example is gone: done; a@ is still there: send it again
+    assert len(client.reads) == 2
+
+
+def test_a_group_created_or_planned_by_the_task_is_not_read():
+    client = MemberClient()
+    wanted = validate_members({"add": ["a@example.com"]})
+
+    planned = members_module.ensure_members(client, {"id": None, "source": "cloud"}, wanted, check_mode=True)
+    created = members_module.ensure_members(client, {"id": "g9", "source": "cloud"}, wanted, created=True)
+
+    assert planned == (True, [], ["a@example.com"]) and created == (True, [], ["a@example.com"])
+    assert client.reads == []
+    assert [path for path, _items, _confirm, _needs in client.writes] == [members_module.ADD_GROUP_MEMBER]
+
+
+def test_check_mode_predicts_without_writing():
+    client = MemberClient(["a@example.com"])
+    result = members_module.ensure_members(
+        client, {"id": "g1", "source": "cloud"}, validate_members({"set": ["b@example.com"]}), check_mode=True
+    )
+    assert result == (True, ["a@example.com"], ["b@example.com"])
+    assert client.writes == [] and client.members == {"a@example.com"}
+
+
+def test_ldap_groups_refuse_a_change_before_any_write_but_allow_no_change():
+    client = MemberClient(["a@example.com"])
+    group = {"id": "g1", "name": "Synced", "source": "ldap"}
+
+    with pytest.raises(MemberError, match="source ldap"):
+        members_module.ensure_members(client, group, validate_members({"add": ["b@example.com"]}))
+    same = members_module.ensure_members(client, group, validate_members({"add": ["A@example.com"]}))
+
+    assert same == (False, ["a@example.com"], ["a@example.com"])
+    assert client.writes == []
+
+
+def test_with_members_adds_the_lists_and_moves_user_count():
+    before = {"id": "g1", "user_count": 3}
+    new_before, after = members_module.with_members(before, dict(before), (True, ["a", "b", "c"], ["a"]))
+    assert new_before == {"id": "g1", "user_count": 3, "members": ["a", "b", "c"]}
+    assert after == {"id": "g1", "user_count": 1, "members": ["a"]}
+    assert members_module.with_members(None, {"id": "g2", "user_count": 0}, (True, [], ["x"]))[0] is None
