@@ -18,7 +18,7 @@ them take turns, which is the price of never creating a group twice, and the fig
 It measures and prints; it never fails on a figure. It exits 1 when something did not work (a task failed or
 changed something, a locked task left no lock file, the simulator counted a write) and 2 on bad usage.
 
-    python3 benchmarks/bench_lock.py -n 30 --ansible-playbook .venv/core-2.19/bin/ansible-playbook
+    python3 benchmarks/bench_lock.py -n 30 --ansible-playbook .nox/bench/bin/ansible-playbook
 """
 
 from __future__ import annotations

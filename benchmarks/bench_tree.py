@@ -17,7 +17,7 @@ It measures and prints; it is not a test and never fails on a figure. It exits 1
 work (the simulator did not start, a task failed, a kind did not leave exactly the 111 groups) and 2 on bad
 usage. The simulator is started through tests/ci/simulator.py's ``Simulator``.
 
-Run: ``python3 benchmarks/bench_tree.py --ansible-playbook .venv/core-2.19/bin/ansible-playbook``.
+Run: ``python3 benchmarks/bench_tree.py --ansible-playbook .nox/bench/bin/ansible-playbook``.
 """
 
 from __future__ import annotations

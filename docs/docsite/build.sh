@@ -8,8 +8,8 @@
 #
 #   docs/docsite/build.sh OUTPUT_DIR        the site is OUTPUT_DIR/html/index.html
 #
-# Needs antsibull-docs and sphinx-build on PATH (make's tools environment has both:
-# PATH=.venv/tools/bin:$PATH). The other packages the generated Sphinx project asks for
+# Needs antsibull-docs and sphinx-build on PATH (`make gate-docsite` runs it in the docsite nox
+# session, which has both). The other packages the generated Sphinx project asks for
 # (its requirements.txt) are installed into OUTPUT_DIR/python, never into the environment on
 # PATH, and only when that environment lacks them: the versions come from
 # docs/docsite/requirements.txt.

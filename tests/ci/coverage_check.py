@@ -19,7 +19,7 @@ ROW = re.compile(r"^(?P<name>\S+\.py)\s+(?P<statements>\d+)\s+(?P<missed>\d+)(?:
 
 
 def ansible_test(*args: str) -> str:
-    command = ["ansible-test", "coverage", *args, "--color", "no"]
+    command = ["ansible-test", "coverage", *args, "--requirements", "--color", "no"]
     print("+", " ".join(command), flush=True)
     result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
     sys.stdout.write(result.stdout)

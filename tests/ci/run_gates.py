@@ -24,7 +24,7 @@ TAIL_LINES = 150
 RECURSION_GUARD = "COMMUNITY_MIMECAST_RUN_GATES"
 
 SELECTIONS = (
-    "all", "sanity", "units", "integration", "coverage", "ruff", "lint", "docs", "changelog",
+    "all", "sanity", "units", "integration", "coverage", "ruff", "lint", "docs", "docsite", "extra", "changelog",
     "build", "importer", "ee", "demo",
 )  # fmt: skip
 
@@ -48,62 +48,47 @@ def plan(selection: set[str], matrix: list[tuple[str, str]], sanity: list[str], 
     def wanted(*names: str) -> bool:
         return everything or any(name in selection for name in names)
 
-    gates: list[Gate] = []
+    # nox itself first; every gate is a nox session that builds its own environment the first time.
+    gates: list[Gate] = [Gate("venv-nox", "venv nox", "-")]
+    nox = ("venv-nox",)
     # The demo core's integration also runs the slow targets: start it first, so it is not the long tail.
     versions = sorted((version for version, _python in matrix), key=lambda version: version != demo_core)
-    core_needed = set()
-    if wanted("sanity"):
-        core_needed.update(sanity)
-    if wanted("units", "integration", "coverage"):
-        core_needed.update(versions)
-    if wanted("demo"):
-        core_needed.add(demo_core)
-    tools_needed = wanted("ruff", "lint", "docs", "changelog", "build", "importer", "ee")
-
-    # Environments first: the tools (the largest) and the cores of sanity, which starts right after.
-    if tools_needed:
-        gates.append(Gate("venv-tools", "venv tools", demo_core))
-    for version in sorted(core_needed, key=lambda v: (v not in sanity, v)):
-        gates.append(Gate(f"venv-core-{version}", "venv", version))
-    if wanted("importer"):
-        gates.append(Gate("venv-importer", "venv galaxy-importer", demo_core))
 
     if wanted("sanity"):
         for version in sanity:
-            gates.append(Gate(f"gate-sanity-{version}", "sanity", version, requires=(f"venv-core-{version}",)))
+            gates.append(Gate(f"gate-sanity-{version}", "sanity", version, requires=nox))
 
     # The short gates next; the matrix last, its integration runs being long and of similar length,
     # so that both workers finish at about the same time.
-    if wanted("ruff"):
-        gates.append(Gate("gate-ruff", "ruff check + format", "-", requires=("venv-tools",)))
-    if wanted("changelog"):
-        gates.append(Gate("gate-changelog", "antsibull-changelog lint", "-", requires=("venv-tools",)))
-
-    if wanted("lint"):
-        gates.append(Gate("gate-lint", "ansible-lint production", demo_core, requires=("venv-tools",)))
-    if wanted("docs"):
-        gates.append(Gate("gate-docs", "antsibull-docs lint", demo_core, requires=("venv-tools",)))
-    if wanted("build", "importer", "ee"):
-        gates.append(Gate("gate-build", "galaxy build", demo_core, requires=("venv-tools",)))
-    if wanted("importer"):
-        gates.append(Gate("gate-importer", "galaxy-importer", demo_core, requires=("gate-build", "venv-importer")))
+    short = (
+        ("ruff", "gate-ruff", "ruff check + format", "-"),
+        ("changelog", "gate-changelog", "antsibull-changelog lint", "-"),
+        ("extra", "gate-extra", "extra checks", "-"),
+        ("lint", "gate-lint", "ansible-lint production", demo_core),
+        ("docs", "gate-docs", "antsibull-docs lint", demo_core),
+        ("docsite", "gate-docsite", "docsite (Sphinx)", demo_core),
+        ("importer", "gate-importer", "build + galaxy-importer", demo_core),
+    )
+    for name, target, label, version in short:
+        if wanted(name):
+            gates.append(Gate(target, label, version, requires=nox))
+    if wanted("build", "ee"):
+        gates.append(Gate("gate-build", "galaxy build", demo_core, requires=nox))
     if wanted("ee"):
-        gates.append(Gate("gate-ee", "ansible-builder create", "-", requires=("gate-build", "venv-tools")))
+        gates.append(Gate("gate-ee", "ansible-builder create", "-", requires=("gate-build",)))
     if wanted("demo"):
-        gates.append(Gate("gate-demo", "demo (idempotent)", demo_core, requires=(f"venv-core-{demo_core}",)))
+        gates.append(Gate("gate-demo", "demo (idempotent)", demo_core, requires=nox))
 
     for version in versions:
-        venv = f"venv-core-{version}"
         previous: tuple[str, ...] = ()
         if wanted("units", "coverage"):
-            gates.append(Gate(f"gate-units-{version}", "units", version, requires=(venv,)))
+            gates.append(Gate(f"gate-units-{version}", "units", version, requires=nox))
             previous = (f"gate-units-{version}",)
         if wanted("integration", "coverage"):
-            gates.append(Gate(f"gate-integration-{version}", "integration", version, requires=(venv,), after=previous))
+            gates.append(Gate(f"gate-integration-{version}", "integration", version, requires=nox, after=previous))
             previous += (f"gate-integration-{version}",)
         if wanted("coverage"):
-            coverage = Gate(f"gate-coverage-{version}", "coverage plugins/", version, requires=(venv,), after=previous)
-            gates.append(coverage)
+            gates.append(Gate(f"gate-coverage-{version}", "coverage plugins/", version, requires=nox, after=previous))
 
     return gates
 

@@ -5,7 +5,7 @@ writes its address to a ready file. With ``--integration-config PATH`` the comma
 connection in an ansible-test integration_config.yml; with ``--env`` in the environment
 variables the modules read (MIMECAST_BASE_URL, MIMECAST_CLIENT_ID, MIMECAST_CLIENT_SECRET).
 
-Also importable: ``Simulator`` is the context manager that tests/ci/demo.py uses.
+Also importable: ``Simulator`` is the context manager that noxfile.py (integration, demo) and the benchmarks use.
 """
 
 from __future__ import annotations

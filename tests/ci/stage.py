@@ -21,7 +21,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 COLLECTION_PATH = os.path.join("ansible_collections", "community", "mimecast")
 
 # Never copied, whatever git says: local environments, build copies, caches and test output.
-EXCLUDED_DIRS = {".git", ".venv", ".build", ".ansible", ".pytest_cache", ".ruff_cache", ".mypy_cache", "__pycache__"}
+EXCLUDED_DIRS = {
+    ".git",
+    ".venv",
+    ".nox",
+    ".build",
+    ".ansible",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    "__pycache__",
+}
 EXCLUDED_PATHS = {os.path.join("tests", "output")}
 EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".tar.gz")
 # Kept in the copy across synchronisations: its own git repository, test output, and what the gates write there.

@@ -1,0 +1,285 @@
+# Copyright (c) community.mimecast contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The collection's test sessions. `make test` runs them through tests/ci/run_gates.py (docs/development.md).
+
+antsibull-nox defines the lint, docs, extra, license, build/import and ansible-lint sessions from
+antsibull-nox.toml, and the ansible-test matrix below with add_ansible_test_session (--venv: there is no
+container engine here). The sessions antsibull-nox has no equivalent for are plain nox sessions at the end.
+The ansible-core matrix is the Makefile's (MATRIX, SANITY_CORES, SLOW_TARGETS_CORE, COVERAGE_MINIMUM).
+"""
+
+from __future__ import annotations
+
+import atexit
+import glob
+import os
+import re
+import shutil
+import sys
+import tarfile
+from fnmatch import fnmatch
+from pathlib import Path
+
+import antsibull_nox
+import nox
+from antsibull_nox.sessions.collections import prepare_collections
+
+ROOT = Path(__file__).resolve().parent
+CI = ROOT / "tests" / "ci"
+REQUIREMENTS = CI / "requirements"
+sys.path.insert(0, str(CI))
+
+import place_get_pip  # noqa: E402 (tests/ci is not a package)
+from simulator import Simulator  # noqa: E402
+
+nox.options.default_venv_backend = "venv"
+nox.options.download_python = "never"
+antsibull_nox.load_antsibull_nox_toml()
+
+
+def makefile_setting(name: str) -> str:
+    """The value of ``NAME := value`` in the Makefile: one place for the matrix."""
+    match = re.search(r"^%s :?= (.*)$" % name, (ROOT / "Makefile").read_text(), re.M)
+    if not match:
+        raise RuntimeError(f"noxfile.py: no {name} in the Makefile")
+    return match.group(1).strip()
+
+
+MATRIX = dict(entry.split(":") for entry in makefile_setting("MATRIX").split())
+SANITY_CORES = makefile_setting("SANITY_CORES").split()
+SLOW_TARGETS_CORE = makefile_setting("SLOW_TARGETS_CORE").replace("$(TOOLS_CORE)", makefile_setting("TOOLS_CORE"))
+COVERAGE_MINIMUM = makefile_setting("COVERAGE_MINIMUM")
+TOOLS_CORE = makefile_setting("TOOLS_CORE")
+
+
+def place_get_pip_scripts() -> None:
+    """ansible-test bootstraps pip into the venvs it creates with a script it cannot download here."""
+    venvs = [
+        path
+        for path in glob.glob(str(ROOT / ".nox" / "*"))
+        if glob.glob(f"{path}/lib/python*/site-packages/ansible_test")
+    ]
+    for venv in venvs:
+        for version in place_get_pip.pip_versions(venv):
+            place_get_pip.place(version)
+
+
+def coverage_export(core: str) -> Path:
+    """Where units and integration of one ansible-core export their coverage data for its coverage session."""
+    return ROOT / ".build" / f"coverage-{core}"
+
+
+def before_ansible_test(core: str):
+    def callback() -> None:
+        place_get_pip_scripts()
+        # Read by antsibull-nox after ansible-test --coverage: `ansible-test coverage combine --export` here.
+        os.environ["ANTSIBULL_NOX_COVERAGE_DESTINATION"] = str(coverage_export(core))
+        os.environ["ANTSIBULL_NOX_COVERAGE_NO_XML"] = "true"
+
+    return callback
+
+
+def drop_ansible_test_tmp() -> None:
+    """antsibull-nox copies the copy's tests/output back into the work tree, and fails on the venvs in its .tmp."""
+    shutil.rmtree(Path("tests", "output", ".tmp"), ignore_errors=True)
+
+
+class SimulatorAround:
+    """Starts the simulator before ansible-test integration, writes its integration_config.yml, stops it after."""
+
+    def __init__(self, core: str) -> None:
+        self.prepare = before_ansible_test(core)
+        self.simulator: Simulator | None = None
+
+    def before(self) -> None:
+        self.prepare()
+        self.simulator = Simulator().__enter__()
+        atexit.register(self.after)  # also when ansible-test failed, and the callback after it never ran
+        config = Path("tests", "integration", "integration_config.yml")  # in the collection copy
+        config.write_text(self.simulator.integration_config())
+
+    def after(self) -> None:
+        if self.simulator is not None:
+            self.simulator.__exit__(None, None, None)
+            self.simulator = None
+            drop_ansible_test_tmp()
+
+
+def slow_exclude(core: str) -> list[str]:
+    """Targets with the alias `slow` run on SLOW_TARGETS_CORE only."""
+    aliases = glob.glob(str(ROOT / "tests" / "integration" / "targets" / "*" / "aliases"))
+    has_slow = any("slow" in Path(path).read_text().split() for path in aliases)
+    return ["--exclude", "slow/"] if core != SLOW_TARGETS_CORE and has_slow else []
+
+
+def add_coverage_session(core: str, python: str) -> None:
+    """antsibull-nox processes coverage per ansible-test run; the minimum over units and integration is ours."""
+
+    def coverage(session: nox.Session) -> None:
+        session.install("-r", str(REQUIREMENTS / f"core-{core}.txt"))
+        exported = sorted(coverage_export(core).glob("*=coverage.combined"))
+        if not exported:
+            session.error(f"no coverage data in {coverage_export(core)}: run units-{core} and integration-{core} first")
+        prepared = prepare_collections(
+            session, ansible_core_version=core, install_in_site_packages=False, install_out_of_tree=True
+        )
+        with session.chdir(prepared.current_path):
+            data = Path("tests", "output", "coverage")
+            data.mkdir(parents=True, exist_ok=True)
+            for path in exported:
+                shutil.copy(path, data)
+            session.run("python", str(CI / "coverage_check.py"), "--minimum", COVERAGE_MINIMUM)
+
+    coverage.__doc__ = f"Line coverage of plugins/ by units and integration together, ansible-core {core}."
+    nox.session(name=f"coverage-{core}", python=python, default=False)(coverage)
+
+
+for core, python in MATRIX.items():
+    common = ["--venv", "--python", python, "--color", "no"]
+    if core in SANITY_CORES:
+        antsibull_nox.add_ansible_test_session(
+            name=f"sanity-{core}",
+            description=f"ansible-test sanity, ansible-core {core}",
+            ansible_test_params=["sanity", *common],
+            ansible_core_version=core,
+            ansible_core_source="pypi",
+            default=False,
+            callback_before=place_get_pip_scripts,
+            callback_after=drop_ansible_test_tmp,
+        )
+    antsibull_nox.add_ansible_test_session(
+        name=f"units-{core}",
+        description=f"ansible-test units with coverage, ansible-core {core}",
+        ansible_test_params=["units", *common, "--requirements", "--coverage"],
+        ansible_core_version=core,
+        ansible_core_source="pypi",
+        default=False,
+        callback_before=before_ansible_test(core),
+        callback_after=drop_ansible_test_tmp,
+    )
+    around = SimulatorAround(core)
+    antsibull_nox.add_ansible_test_session(
+        name=f"integration-{core}",
+        description=f"ansible-test integration against the simulator, with coverage, ansible-core {core}",
+        ansible_test_params=["integration", *common, "--requirements", "--coverage", *slow_exclude(core)],
+        ansible_core_version=core,
+        ansible_core_source="pypi",
+        default=False,
+        callback_before=around.before,
+        callback_after=around.after,
+    )
+
+    add_coverage_session(core, python)
+
+
+@nox.session(python="3.11", default=False)
+def changelog(session: nox.Session) -> None:
+    """antsibull-changelog lint of the fragments and of changelogs/changelog.yaml."""
+    session.install("-r", str(REQUIREMENTS / "changelog.txt"))
+    session.run("antsibull-changelog", "lint")
+    session.run("antsibull-changelog", "lint-changelog-yaml", "changelogs/changelog.yaml")
+
+
+# Must not be shipped (paths in the tarball); hidden files at the top are development state but these.
+UNSHIPPED = (
+    "Makefile", "ruff.toml", "noxfile.py", "antsibull-nox.toml", "tests/output/*", "tests/ci/*", "benchmarks/*",
+    "tests/integration/integration_config.yml", "changelogs/.plugin-cache.yaml", "*/__pycache__/*", "*.pyc",
+    "*.tar.gz", "importer_result.json",
+)  # fmt: skip
+SHIPPED_HIDDEN = (".ansible-lint", ".yamllint")
+SHIPPED = ("MANIFEST.json", "FILES.json", "meta/runtime.yml", "meta/execution-environment.yml", "requirements.txt")
+
+
+@nox.session(python="3.11", default=False)
+def build(session: nox.Session) -> None:
+    """ansible-galaxy collection build of the work tree itself: build_ignore must keep development files out."""
+    session.install("-r", str(REQUIREMENTS / "ee.txt"))
+    dist = ROOT / ".build" / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("ansible-galaxy", "collection", "build", "--force", "--output-path", str(dist), ".")
+    (tarball,) = dist.glob("community-mimecast-*.tar.gz")
+    with tarfile.open(tarball) as archive:
+        names = [member.name.removeprefix("./") for member in archive.getmembers()]
+    problems = [f"should not be shipped: {name}" for name in names if any(fnmatch(name, p) for p in UNSHIPPED)]
+    problems += [
+        f"development file: {name}"
+        for name in names
+        if name.startswith(".") and name.split("/")[0] not in SHIPPED_HIDDEN
+    ]
+    problems += [f"missing: {name}" for name in SHIPPED if name not in names]
+    if problems:
+        session.error(f"{tarball.name}:\n" + "\n".join(problems))
+    session.log(f"{tarball.name}: {len(names)} entries, nothing unwanted, nothing missing")
+
+
+@nox.session(python="3.11", default=False)
+def ee(session: nox.Session) -> None:
+    """ansible-builder create on the example EE; its introspection must find the collection's requirements."""
+    session.install("-r", str(REQUIREMENTS / "ee.txt"))
+    tarballs = glob.glob(str(ROOT / ".build" / "dist" / "community-mimecast-*.tar.gz"))
+    if len(tarballs) != 1:
+        session.error("run the build session first: it leaves one tarball in .build/dist")
+    work = ROOT / ".build" / "ee"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    shutil.copy(CI / "execution-environment.example.yml", work / "execution-environment.yml")
+    with session.chdir(work):
+        session.run(
+            "ansible-builder",
+            "create",
+            "--file",
+            "execution-environment.yml",
+            "--context",
+            "context",
+            "--output-filename",
+            "Containerfile",
+        )
+        if not (work / "context" / "Containerfile").stat().st_size:
+            session.error("ansible-builder wrote an empty Containerfile")
+        session.run("ansible-galaxy", "collection", "install", "--offline", "-p", "collections", tarballs[0])
+        session.run("ansible-builder", "introspect", "--sanitize", "--write-pip", "requirements.txt", "collections")
+    if not re.search(r"^requests\b.*community\.mimecast", (work / "requirements.txt").read_text(), re.M):
+        session.error("requests is not among the collection's EE requirements")
+
+
+@nox.session(python="3.11", default=False)
+def demo(session: nox.Session) -> None:
+    """examples/demo.yml twice against the simulator: the second run must change nothing."""
+    session.install("-r", str(REQUIREMENTS / f"core-{TOOLS_CORE}.txt"), "-r", str(ROOT / "requirements.txt"))
+    collections = ROOT / ".build" / "demo"  # the work tree itself, as ansible_collections/community/mimecast
+    link = collections / "ansible_collections" / "community" / "mimecast"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.is_symlink():
+        link.symlink_to(ROOT)
+    # The demo runs on the implicit localhost on purpose: no inventory to warn about.
+    env = {"ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_LOCALHOST_WARNING": "0"}
+    env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "0"
+    with Simulator() as simulator:
+        env.update(simulator.environment())
+        session.run("ansible-playbook", "examples/demo.yml", env=env)
+        second = session.run("ansible-playbook", "examples/demo.yml", env=env, silent=True) or ""
+    print(second)
+    recap = re.findall(r"^\S+\s*:\s*ok=\d+\s+changed=(\d+)", second, re.M)
+    if not recap or any(changed != "0" for changed in recap):
+        session.error("the second run of examples/demo.yml is not idempotent (or printed no PLAY RECAP)")
+
+
+@nox.session(python="3.11", default=False)
+def docsite(session: nox.Session) -> None:
+    """The HTML documentation site (docs/docsite/build.sh fails on an unexpected Sphinx warning)."""
+    script = ROOT / "docs" / "docsite" / "build.sh"
+    if not script.exists():
+        session.skip("no docs/docsite/build.sh")
+    session.install("-r", str(REQUIREMENTS / "docsite.txt"))
+    session.run("bash", str(script), str(ROOT / ".build" / "docsite"), external=True)
+
+
+@nox.session(python="3.11", default=False)
+def bench(session: nox.Session) -> None:
+    """Every benchmarks/bench_*.py with this session's ansible-playbook (arguments after -- go to each)."""
+    session.install("-r", str(REQUIREMENTS / f"core-{TOOLS_CORE}.txt"), "-r", str(ROOT / "requirements.txt"))
+    ansible_playbook = str(Path(session.bin) / "ansible-playbook")
+    for script in sorted(glob.glob(str(ROOT / "benchmarks" / "bench_*.py"))):
+        session.run("python", script, "--ansible-playbook", ansible_playbook, *session.posargs)
