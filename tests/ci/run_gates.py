@@ -41,7 +41,9 @@ class Gate:
     note: str = ""
 
 
-def plan(selection: set[str], matrix: list[tuple[str, str]], sanity: list[str], demo_core: str) -> list[Gate]:
+def plan(
+    selection: set[str], matrix: list[tuple[str, str]], sanity: list[str], demo_core: str, integration: list[str]
+) -> list[Gate]:
     """Return the gates to run, in the order they should start."""
     everything = "all" in selection
 
@@ -52,7 +54,11 @@ def plan(selection: set[str], matrix: list[tuple[str, str]], sanity: list[str], 
     gates: list[Gate] = [Gate("venv-nox", "venv nox", "-")]
     nox = ("venv-nox",)
     # The demo core's integration also runs the slow targets: start it first, so it is not the long tail.
-    versions = sorted((version for version, _python in matrix), key=lambda version: version != demo_core)
+    # Then the other cores with integration, and the units-only cores last, to fill the gaps at the end.
+    versions = sorted(
+        (version for version, _python in matrix),
+        key=lambda version: (version != demo_core, version not in integration),
+    )
 
     if wanted("sanity"):
         for version in sanity:
@@ -84,6 +90,8 @@ def plan(selection: set[str], matrix: list[tuple[str, str]], sanity: list[str], 
         if wanted("units", "coverage"):
             gates.append(Gate(f"gate-units-{version}", "units", version, requires=nox))
             previous = (f"gate-units-{version}",)
+        if version not in integration:
+            continue  # units only: see INTEGRATION_CORES in the Makefile
         if wanted("integration", "coverage"):
             gates.append(Gate(f"gate-integration-{version}", "integration", version, requires=nox, after=previous))
             previous += (f"gate-integration-{version}",)
@@ -275,6 +283,7 @@ def main() -> int:
     )
     parser.add_argument("--matrix", required=True, help="'CORE:PYTHON ...' for units, integration and coverage")
     parser.add_argument("--sanity", required=True, help="'CORE ...' to run sanity with")
+    parser.add_argument("--integration", required=True, help="'CORE ...' to run integration and coverage with")
     parser.add_argument("--demo-core", required=True, help="ansible-core of the tools, lint and demo environment")
     parser.add_argument("--jobs", type=int, default=2, help="gates running at once")
     parser.add_argument("--make", default=os.environ.get("MAKE", "make"), help="make executable")
@@ -286,7 +295,9 @@ def main() -> int:
         sys.exit("run_gates.py: already running inside run_gates.py; a gate must be a gate-* or venv-* make target")
     os.environ[RECURSION_GUARD] = "1"
 
-    gates = plan(set(args.selection), parse_pairs(args.matrix), args.sanity.split(), args.demo_core)
+    gates = plan(
+        set(args.selection), parse_pairs(args.matrix), args.sanity.split(), args.demo_core, args.integration.split()
+    )
     runner = Runner(gates, max(1, args.jobs), [args.make, "--no-print-directory"], args.timeout)
     print(f"run_gates.py: {len(gates)} steps, {runner.jobs} at a time; logs in {os.path.relpath(LOG_DIR)}/", flush=True)
     runner.run_all()
