@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every mimecast_group and member scenario (both credential kinds, a wrong secret included) at -vvvv, then
+# Runs every mimecast_group, member and tree scenario (both credential kinds, a wrong secret included) at -vvvv, then
 # checks that no secret, and nothing derived from one (signatures, Authorization values, bearer
 # tokens, as recorded by the simulator), appears anywhere in that output.
 set -eu
