@@ -774,20 +774,24 @@ class SimulatorState:
                     for g in self._groups.values()
                     if needle in g.name.casefold() and (not source or g.source == source)
                 ]
-                page = matches[offset : offset + size]
+                page, item_pagination = self._page_of(matches, size, offset)
                 data.append({"folders": [self._api_record(g, show_id) for g in page], "source": source, "query": query})
-                if pagination is None:
-                    pagination = {"pageSize": size, "totalCount": len(matches)}
-                    if offset + size < len(matches):
-                        pagination["next"] = self._page_token(offset + size)
-                    if offset > 0:
-                        pagination["previous"] = self._page_token(max(offset - size, 0))
+                pagination = pagination or item_pagination
             except ItemError as exc:
                 fail.append({"key": item, "errors": [error_entry(exc.code, exc.message, exc.field)]})
         meta_out = {"status": 200}
         if pagination is not None:
             meta_out["pagination"] = pagination
         return {"meta": meta_out, "data": data, "fail": fail}
+
+    def _page_of(self, values: list, size: int, offset: int) -> tuple:
+        """One page of ``values`` and the ``meta.pagination`` that goes with it (the first item's wins)."""
+        pagination = {"pageSize": size, "totalCount": len(values)}
+        if offset + size < len(values):
+            pagination["next"] = self._page_token(offset + size)
+        if offset > 0:
+            pagination["previous"] = self._page_token(max(offset - size, 0))
+        return values[offset : offset + size], pagination
 
     def _page_request(self, pagination) -> tuple:
         if not isinstance(pagination, dict):
@@ -906,15 +910,9 @@ class SimulatorState:
                 if item.get("id") is None:
                     raise ItemError("err_validation_null", "id must not be null", "id")
                 group = self._lookup(item["id"], "id", allow_root=False)
-                values = list(group.members)
-                page = values[offset : offset + size]
+                page, item_pagination = self._page_of(list(group.members), size, offset)
                 data.append({"groupMembers": [self._member_record(v, group.members[v]) for v in page]})
-                if pagination is None:
-                    pagination = {"pageSize": size, "totalCount": len(values)}
-                    if offset + size < len(values):
-                        pagination["next"] = self._page_token(offset + size)
-                    if offset > 0:
-                        pagination["previous"] = self._page_token(max(offset - size, 0))
+                pagination = pagination or item_pagination
             except ItemError as exc:
                 fail.append({"key": item, "errors": [error_entry(exc.code, exc.message, exc.field)]})
         meta_out = {"status": 200}
