@@ -36,6 +36,9 @@ CREDENTIALS = {
     "client_secret": "mc-sim-client-secret",
 }
 
+# The credential kinds of integration_config.yml's mimecast_auth_kinds: API 1.0 keys, API 2.0 client.
+AUTH_KINDS = ("api1", "api2")
+
 
 class SimulatorError(RuntimeError):
     pass
@@ -134,10 +137,14 @@ class Simulator:
             "MIMECAST_CLIENT_SECRET": CREDENTIALS["client_secret"],
         }
 
-    def integration_config(self) -> str:
-        """Return the integration_config.yml text (JSON is YAML) with the variables the targets use."""
+    def integration_config(self, auth_kinds: tuple[str, ...] = AUTH_KINDS) -> str:
+        """Return the integration_config.yml text (JSON is YAML) with the variables the targets use.
+
+        auth_kinds: the credential kinds (api1: API 1.0 keys, api2: API 2.0 client) each target runs with.
+        """
         variables: dict[str, object] = {
             "mimecast_sim_url": self.url,
+            "mimecast_auth_kinds": list(auth_kinds),
             "mimecast_access_key": CREDENTIALS["access_key"],
             "mimecast_secret_key": CREDENTIALS["secret_key"],
             "mimecast_app_id": CREDENTIALS["app_id"],

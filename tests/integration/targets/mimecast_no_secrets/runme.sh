@@ -4,8 +4,9 @@
 # tokens, as recorded by the simulator), appears anywhere in that output.
 set -eu
 
-# setup_mimecast (and the member scenarios' control calls through it) is found beside this target
+# setup_mimecast is found beside this target, and the simulator control calls through its action plugin
 export ANSIBLE_ROLES_PATH=..
+export ANSIBLE_ACTION_PLUGINS=../setup_mimecast/action_plugins
 config="$(pwd)/../../integration_config.yml"
 log="${OUTPUT_DIR:-$(mktemp -d)}/mimecast_vvvv.log"
 
