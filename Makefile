@@ -28,19 +28,21 @@ GATE_TIMEOUT ?= 1500
 
 # ansible-core version:Python version. Units run on each entry.
 MATRIX := 2.16:3.11 2.17:3.11 2.18:3.11 2.19:3.11 2.20:3.12 2.21:3.12
-# Integration and coverage run on the oldest, the tools' and the newest ansible-core: each integration run
-# takes about 7 minutes on the 2 cores, and the releases in between add no code path the ends do not
-# (units, which import every plugin and exercise the action plugin's API, still run on all six).
-# `make gate-integration-2.17` runs one in between by hand.
+# Integration runs on the oldest, the tools' and the newest ansible-core: the releases in between add no code
+# path the ends do not (units, which import every plugin and exercise the action plugin's API, still run on all
+# six). `make gate-integration-2.17` runs one in between by hand.
 INTEGRATION_CORES := 2.16 2.19 2.21
 # Sanity runs with the newest ansible-core for each Python.
 SANITY_CORES := 2.19 2.21
 # The newest ansible-core on Python 3.11: the demo, the linters and the build use it.
 TOOLS_CORE := 2.19
+# The one ansible-core whose integration runs every target (those with the alias `slow` in their aliases file
+# too) with both credential kinds, and whose units and integration measure coverage. The other integration
+# cores run the other targets with one credential kind each, in turn, and without coverage, which slows a
+# module task two- to threefold.
+FULL_CORE := $(TOOLS_CORE)
 # module_utils line coverage below this fails the coverage gate.
 COVERAGE_MINIMUM := 95
-# Integration targets with the alias `slow` (in their aliases file) run on this ansible-core only.
-SLOW_TARGETS_CORE := $(TOOLS_CORE)
 
 VENV := .venv
 BUILD := .build
@@ -66,10 +68,12 @@ NOX_CORE = env PIP_CONSTRAINT="$(CURDIR)/tests/ci/requirements/core-$*.txt" $(NO
 checked = $(PYTHON) $(CI)/run_checked.py
 
 RUN_GATES = $(PYTHON) $(CI)/run_gates.py --jobs $(CI_JOBS) --timeout $(GATE_TIMEOUT) \
-	--matrix '$(MATRIX)' --sanity '$(SANITY_CORES)' --integration '$(INTEGRATION_CORES)' --demo-core $(TOOLS_CORE)
+	--matrix '$(MATRIX)' --sanity '$(SANITY_CORES)' --integration '$(INTEGRATION_CORES)' --demo-core $(TOOLS_CORE) \
+	--full-core $(FULL_CORE)
 
 GATES := sanity units integration coverage ruff lint docs docsite extra changelog build importer ee
-CORE_GATES := $(foreach prefix,gate-sanity gate-units gate-integration gate-coverage,$(addprefix $(prefix)-,$(CORES)))
+CORE_GATES := $(foreach prefix,gate-sanity gate-units gate-integration,$(addprefix $(prefix)-,$(CORES))) \
+	gate-coverage-$(FULL_CORE)
 .PHONY: help test demo bench clean distclean venv-nox $(GATES) $(CORE_GATES) gate-ruff gate-lint gate-docs \
 	gate-docsite gate-extra gate-changelog gate-build gate-importer gate-ee gate-demo
 
@@ -119,13 +123,13 @@ $(addprefix gate-units-,$(CORES)): gate-units-%: venv-nox
 		--forbid '^WARNING: Skipping unit tests' -- $(NOX_CORE) units-$*
 
 # The session starts the simulator around ansible-test (tests/ci/simulator.py); targets with the
-# alias `slow` run on SLOW_TARGETS_CORE only.
+# alias `slow` run on FULL_CORE only.
 $(addprefix gate-integration-,$(CORES)): gate-integration-%: venv-nox
 	@$(checked) --require '^Running \S+ integration test role' --forbid 'All targets skipped' \
 		-- $(NOX_CORE) integration-$*
 
-# Units and integration of the same ansible-core export their coverage data to .build/coverage-X.Y.
-$(addprefix gate-coverage-,$(CORES)): gate-coverage-%: venv-nox
+# Units and integration of FULL_CORE export their coverage data to .build/coverage-X.Y.
+gate-coverage-$(FULL_CORE): gate-coverage-%: venv-nox
 	@$(NOX_CORE) coverage-$*
 
 # ---------------------------------------------------------------------------------------------

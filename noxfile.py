@@ -5,9 +5,10 @@
 """The collection's test sessions. `make test` runs them through tests/ci/run_gates.py (docs/development.md).
 
 antsibull-nox defines the lint, docs, extra, license, build/import and ansible-lint sessions from
-antsibull-nox.toml, and the ansible-test matrix below with add_ansible_test_session (--venv: there is no
-container engine here). The sessions antsibull-nox has no equivalent for are plain nox sessions at the end.
-The ansible-core matrix is the Makefile's (MATRIX, SANITY_CORES, SLOW_TARGETS_CORE, COVERAGE_MINIMUM).
+antsibull-nox.toml, and the ansible-test matrix below with add_ansible_test_session (there is no container
+engine here: sanity runs with --venv, units and integration in the session's own environment, which nox keeps
+between runs, with --requirements). The sessions antsibull-nox has no equivalent for are plain nox sessions at the end.
+The ansible-core matrix is the Makefile's (MATRIX, SANITY_CORES, INTEGRATION_CORES, FULL_CORE, COVERAGE_MINIMUM).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ REQUIREMENTS = CI / "requirements"
 sys.path.insert(0, str(CI))
 
 import place_get_pip  # noqa: E402 (tests/ci is not a package)
-from simulator import Simulator  # noqa: E402
+from simulator import AUTH_KINDS, Simulator  # noqa: E402
 
 nox.options.default_venv_backend = "venv"
 nox.options.download_python = "never"
@@ -49,7 +50,8 @@ def makefile_setting(name: str) -> str:
 
 MATRIX = dict(entry.split(":") for entry in makefile_setting("MATRIX").split())
 SANITY_CORES = makefile_setting("SANITY_CORES").split()
-SLOW_TARGETS_CORE = makefile_setting("SLOW_TARGETS_CORE").replace("$(TOOLS_CORE)", makefile_setting("TOOLS_CORE"))
+INTEGRATION_CORES = makefile_setting("INTEGRATION_CORES").split()
+FULL_CORE = makefile_setting("FULL_CORE").replace("$(TOOLS_CORE)", makefile_setting("TOOLS_CORE"))
 COVERAGE_MINIMUM = makefile_setting("COVERAGE_MINIMUM")
 TOOLS_CORE = makefile_setting("TOOLS_CORE")
 
@@ -86,11 +88,25 @@ def drop_ansible_test_tmp() -> None:
     shutil.rmtree(Path("tests", "output", ".tmp"), ignore_errors=True)
 
 
+def auth_kinds(core: str) -> tuple[str, ...]:
+    """The credential kinds the integration targets run with on one ansible-core (mimecast_auth_kinds).
+
+    Both on FULL_CORE, which runs every target; one on each other core of INTEGRATION_CORES, in turn,
+    so that every target meets each kind on the oldest and the newest core too, at half the time.
+    Both on a core outside INTEGRATION_CORES (run by hand).
+    """
+    others = [other for other in INTEGRATION_CORES if other != FULL_CORE]
+    if core not in others:
+        return AUTH_KINDS
+    return (AUTH_KINDS[others.index(core) % len(AUTH_KINDS)],)
+
+
 class SimulatorAround:
     """Starts the simulator before ansible-test integration, writes its integration_config.yml, stops it after."""
 
     def __init__(self, core: str) -> None:
         self.prepare = before_ansible_test(core)
+        self.auth_kinds = auth_kinds(core)
         self.simulator: Simulator | None = None
 
     def before(self) -> None:
@@ -98,7 +114,7 @@ class SimulatorAround:
         self.simulator = Simulator().__enter__()
         atexit.register(self.after)  # also when ansible-test failed, and the callback after it never ran
         config = Path("tests", "integration", "integration_config.yml")  # in the collection copy
-        config.write_text(self.simulator.integration_config())
+        config.write_text(self.simulator.integration_config(self.auth_kinds))
 
     def after(self) -> None:
         if self.simulator is not None:
@@ -108,10 +124,10 @@ class SimulatorAround:
 
 
 def slow_exclude(core: str) -> list[str]:
-    """Targets with the alias `slow` run on SLOW_TARGETS_CORE only."""
+    """Targets with the alias `slow` run on FULL_CORE only."""
     aliases = glob.glob(str(ROOT / "tests" / "integration" / "targets" / "*" / "aliases"))
     has_slow = any("slow" in Path(path).read_text().split() for path in aliases)
-    return ["--exclude", "slow/"] if core != SLOW_TARGETS_CORE and has_slow else []
+    return ["--exclude", "slow/"] if core != FULL_CORE and has_slow else []
 
 
 def add_coverage_session(core: str, python: str) -> None:
@@ -136,42 +152,62 @@ def add_coverage_session(core: str, python: str) -> None:
     nox.session(name=f"coverage-{core}", python=python, default=False)(coverage)
 
 
+def pin_python(session: str, python: str) -> None:
+    """Make nox build the session with the matrix's Python.
+
+    add_ansible_test_session lets nox take the first Python on PATH that the ansible-core supports. Without
+    --venv, ansible-test runs with `--python X.Y` wherever python X.Y is first on PATH: the session's own
+    environment only if it was built from X.Y, otherwise the machine's Python, into which --requirements
+    would install.
+    """
+    nox.registry.get()[session].python = python
+
+
 for core, python in MATRIX.items():
-    common = ["--venv", "--python", python, "--color", "no"]
+    # --python finds the session's own interpreter (pin_python), so units and integration install their
+    # requirements there once instead of into a new venv on every run.
+    common = ["--python", python, "--color", "no"]
     if core in SANITY_CORES:
         antsibull_nox.add_ansible_test_session(
             name=f"sanity-{core}",
             description=f"ansible-test sanity, ansible-core {core}",
-            ansible_test_params=["sanity", *common],
+            ansible_test_params=["sanity", "--venv", *common],
             ansible_core_version=core,
             ansible_core_source="pypi",
             default=False,
             callback_before=place_get_pip_scripts,
             callback_after=drop_ansible_test_tmp,
         )
+        pin_python(f"sanity-{core}", python)
+    # Coverage on FULL_CORE only (see the Makefile): it slows every module run of an integration test.
+    coverage = ["--coverage"] if core == FULL_CORE else []
+    measured = ", with coverage" if coverage else ""
     antsibull_nox.add_ansible_test_session(
         name=f"units-{core}",
-        description=f"ansible-test units with coverage, ansible-core {core}",
-        ansible_test_params=["units", *common, "--requirements", "--coverage"],
+        description=f"ansible-test units{measured}, ansible-core {core}",
+        ansible_test_params=["units", *common, "--requirements", *coverage],
         ansible_core_version=core,
         ansible_core_source="pypi",
         default=False,
         callback_before=before_ansible_test(core),
         callback_after=drop_ansible_test_tmp,
     )
+    pin_python(f"units-{core}", python)
     around = SimulatorAround(core)
     antsibull_nox.add_ansible_test_session(
         name=f"integration-{core}",
-        description=f"ansible-test integration against the simulator, with coverage, ansible-core {core}",
-        ansible_test_params=["integration", *common, "--requirements", "--coverage", *slow_exclude(core)],
+        description=f"ansible-test integration against the simulator{measured}, ansible-core {core}",
+        ansible_test_params=["integration", *common, "--requirements", *coverage, *slow_exclude(core)],
         ansible_core_version=core,
         ansible_core_source="pypi",
         default=False,
         callback_before=around.before,
         callback_after=around.after,
     )
+    pin_python(f"integration-{core}", python)
 
-    add_coverage_session(core, python)
+    if coverage:
+        add_coverage_session(core, python)
 
 
 @nox.session(python="3.11", default=False)

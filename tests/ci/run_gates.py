@@ -2,9 +2,9 @@
 
 Every selected gate runs even after another failed, so the table is complete; a gate runs only
 once the environment it needs was built (otherwise it is BLOCKED, which counts as a failure), and
-gates that share a collection copy run in order. Each gate's output goes to .build/logs/; the end
-of the log of a gate that failed is printed when it finishes. Exit status: 0 only if every
-gate passed.
+a coverage gate only after the units and integration of its ansible-core. Each gate's output goes
+to .build/logs/; the end of the log of a gate that failed is printed when it finishes. Exit
+status: 0 only if every gate passed.
 """
 
 from __future__ import annotations
@@ -42,7 +42,12 @@ class Gate:
 
 
 def plan(
-    selection: set[str], matrix: list[tuple[str, str]], sanity: list[str], demo_core: str, integration: list[str]
+    selection: set[str],
+    matrix: list[tuple[str, str]],
+    sanity: list[str],
+    demo_core: str,
+    integration: list[str],
+    full_core: str,
 ) -> list[Gate]:
     """Return the gates to run, in the order they should start."""
     everything = "all" in selection
@@ -53,19 +58,25 @@ def plan(
     # nox itself first; every gate is a nox session that builds its own environment the first time.
     gates: list[Gate] = [Gate("venv-nox", "venv nox", "-")]
     nox = ("venv-nox",)
-    # The demo core's integration also runs the slow targets: start it first, so it is not the long tail.
-    # Then the other cores with integration, and the units-only cores last, to fill the gaps at the end.
-    versions = sorted(
-        (version for version, _python in matrix),
-        key=lambda version: (version != demo_core, version not in integration),
-    )
+    versions = [version for version, _python in matrix]
 
+    # Longest first, so that the two workers finish at about the same time: the integration runs (the full
+    # core's, which runs every target, before the others), sanity, the units, the short gates, and the
+    # coverage gate last, after the units and integration of the full core.
+    if wanted("integration"):
+        for version in sorted(integration, key=lambda version: version != full_core):
+            gates.append(Gate(f"gate-integration-{version}", "integration", version, requires=nox))
+    elif wanted("coverage"):
+        gates.append(Gate(f"gate-integration-{full_core}", "integration", full_core, requires=nox))
     if wanted("sanity"):
         for version in sanity:
             gates.append(Gate(f"gate-sanity-{version}", "sanity", version, requires=nox))
+    if wanted("units"):
+        for version in versions:
+            gates.append(Gate(f"gate-units-{version}", "units", version, requires=nox))
+    elif wanted("coverage"):
+        gates.append(Gate(f"gate-units-{full_core}", "units", full_core, requires=nox))
 
-    # The short gates next; the matrix last, its integration runs being long and of similar length,
-    # so that both workers finish at about the same time.
     short = (
         ("ruff", "gate-ruff", "ruff check + format", "-"),
         ("changelog", "gate-changelog", "antsibull-changelog lint", "-"),
@@ -85,18 +96,9 @@ def plan(
     if wanted("demo"):
         gates.append(Gate("gate-demo", "demo (idempotent)", demo_core, requires=nox))
 
-    for version in versions:
-        previous: tuple[str, ...] = ()
-        if wanted("units", "coverage"):
-            gates.append(Gate(f"gate-units-{version}", "units", version, requires=nox))
-            previous = (f"gate-units-{version}",)
-        if version not in integration:
-            continue  # units only: see INTEGRATION_CORES in the Makefile
-        if wanted("integration", "coverage"):
-            gates.append(Gate(f"gate-integration-{version}", "integration", version, requires=nox, after=previous))
-            previous += (f"gate-integration-{version}",)
-        if wanted("coverage"):
-            gates.append(Gate(f"gate-coverage-{version}", "coverage plugins/", version, requires=nox, after=previous))
+    if wanted("coverage"):
+        measured = (f"gate-units-{full_core}", f"gate-integration-{full_core}")
+        gates.append(Gate(f"gate-coverage-{full_core}", "coverage plugins/", full_core, requires=nox, after=measured))
 
     return gates
 
@@ -283,8 +285,9 @@ def main() -> int:
     )
     parser.add_argument("--matrix", required=True, help="'CORE:PYTHON ...' for units, integration and coverage")
     parser.add_argument("--sanity", required=True, help="'CORE ...' to run sanity with")
-    parser.add_argument("--integration", required=True, help="'CORE ...' to run integration and coverage with")
+    parser.add_argument("--integration", required=True, help="'CORE ...' to run integration with")
     parser.add_argument("--demo-core", required=True, help="ansible-core of the tools, lint and demo environment")
+    parser.add_argument("--full-core", required=True, help="ansible-core of the full integration run and coverage")
     parser.add_argument("--jobs", type=int, default=2, help="gates running at once")
     parser.add_argument("--make", default=os.environ.get("MAKE", "make"), help="make executable")
     parser.add_argument("--timeout", type=float, default=1500, help="seconds after which a gate is stopped")
@@ -296,7 +299,12 @@ def main() -> int:
     os.environ[RECURSION_GUARD] = "1"
 
     gates = plan(
-        set(args.selection), parse_pairs(args.matrix), args.sanity.split(), args.demo_core, args.integration.split()
+        set(args.selection),
+        parse_pairs(args.matrix),
+        args.sanity.split(),
+        args.demo_core,
+        args.integration.split(),
+        args.full_core,
     )
     runner = Runner(gates, max(1, args.jobs), [args.make, "--no-print-directory"], args.timeout)
     print(f"run_gates.py: {len(gates)} steps, {runner.jobs} at a time; logs in {os.path.relpath(LOG_DIR)}/", flush=True)
