@@ -57,7 +57,7 @@ TOOLS_CORE = makefile_setting("TOOLS_CORE")
 
 
 def place_get_pip_scripts() -> None:
-    """ansible-test bootstraps pip into the venvs it creates with a script it cannot download here."""
+    """ansible-test bootstraps pip into the venvs it creates (sanity) with a script it cannot download here."""
     venvs = [
         path
         for path in glob.glob(str(ROOT / ".nox" / "*"))
@@ -75,7 +75,6 @@ def coverage_export(core: str) -> Path:
 
 def before_ansible_test(core: str):
     def callback() -> None:
-        place_get_pip_scripts()
         # Read by antsibull-nox after ansible-test --coverage: `ansible-test coverage combine --export` here.
         os.environ["ANTSIBULL_NOX_COVERAGE_DESTINATION"] = str(coverage_export(core))
         os.environ["ANTSIBULL_NOX_COVERAGE_NO_XML"] = "true"

@@ -40,9 +40,11 @@ done
 sphinx_python="$(dirname -- "$(command -v sphinx-build)")/python"
 [[ -x "$sphinx_python" ]] || sphinx_python=python3
 
-# 1. The collection as antsibull-docs finds it: a copy of what git would commit, under
-#    OUTPUT_DIR/collections/ansible_collections/community/mimecast (the same copy the gates use).
-python3 "$repo/tests/ci/stage.py" "$out/collections" --clean >/dev/null
+# 1. The collection as antsibull-docs finds it: OUTPUT_DIR/collections/ansible_collections/community/mimecast,
+#    a link to this repository.
+link="$out/collections/ansible_collections/community/mimecast"
+mkdir -p -- "$(dirname -- "$link")"
+ln -sfn -- "$repo" "$link"
 export ANSIBLE_COLLECTIONS_PATH="$out/collections"
 
 # 2. A fresh Sphinx project. antsibull-docs wants its directories writable by their owner only.

@@ -2,7 +2,8 @@
 
 ansible-test names the cached script after the pip version it bootstraps
 (``~/.ansible/test/cache/get_pip_24_2.py``), and each ansible-core pins its own pip versions, so
-the names are read from the ansible-test installed in the given virtual environment.
+the names are read from the ansible-test installed in the given virtual environment (noxfile.py's
+sanity sessions call ``pip_versions`` and ``place``).
 """
 
 from __future__ import annotations
@@ -45,13 +46,3 @@ def place(version: str) -> None:
     temporary = f"{target}.{os.getpid()}.tmp"
     shutil.copyfile(STAND_IN, temporary)
     os.replace(temporary, target)
-
-
-def main() -> None:
-    for venv in sys.argv[1:]:
-        for version in sorted(pip_versions(venv)):
-            place(version)
-
-
-if __name__ == "__main__":
-    main()

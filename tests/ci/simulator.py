@@ -1,16 +1,13 @@
-"""Run a command against a fresh Mimecast simulator, and stop the simulator afterwards whatever happens.
+"""``Simulator``: a fresh Mimecast simulator for the duration of a ``with`` block, stopped whatever happens.
 
-The simulator (tests/simulator/mimecast_simulator.py) listens on a free port of 127.0.0.1 and
-writes its address to a ready file. With ``--integration-config PATH`` the command finds the
-connection in an ansible-test integration_config.yml; with ``--env`` in the environment
-variables the modules read (MIMECAST_BASE_URL, MIMECAST_CLIENT_ID, MIMECAST_CLIENT_SECRET).
-
-Also importable: ``Simulator`` is the context manager that noxfile.py (integration, demo) and the benchmarks use.
+The simulator (tests/simulator/mimecast_simulator.py) listens on a free port of 127.0.0.1 and writes its
+address to a ready file. noxfile.py (integration, demo) and the benchmarks use this class; the connection
+goes to ansible-test as integration_config.yml (``integration_config``) or to a playbook as the environment
+variables the modules read (``environment``).
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import os
@@ -155,29 +152,3 @@ class Simulator:
         if self.info.get("ca_cert"):
             variables["mimecast_sim_ca_cert"] = self.info["ca_cert"]
         return json.dumps(variables, indent=2) + "\n"
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--integration-config", metavar="PATH", help="write ansible-test's integration_config.yml here")
-    parser.add_argument("--env", action="store_true", help="export MIMECAST_BASE_URL and the API 2.0 client")
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- command and arguments")
-    args = parser.parse_args()
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
-        parser.error("no command given")
-
-    # A SIGTERM (make interrupted, CI timeout) must still stop the simulator: turn it into an exception.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-
-    with Simulator() as simulator:
-        if args.integration_config:
-            os.makedirs(os.path.dirname(os.path.abspath(args.integration_config)), exist_ok=True)
-            with open(args.integration_config, "w", encoding="utf-8") as handle:
-                handle.write(simulator.integration_config())
-        env = dict(os.environ, **simulator.environment()) if args.env else None
-        return subprocess.run(command, env=env, stdin=subprocess.DEVNULL, check=False).returncode
-
-
-if __name__ == "__main__":
-    sys.exit(main())
