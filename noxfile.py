@@ -6,9 +6,10 @@
 
 antsibull-nox defines the lint, docs, extra, license, build/import and ansible-lint sessions from
 antsibull-nox.toml, and the ansible-test matrix below with add_ansible_test_session (there is no container
-engine here: sanity runs with --venv, units and integration in the session's own environment, which nox keeps
-between runs, with --requirements). The sessions antsibull-nox has no equivalent for are plain nox sessions at the end.
-The ansible-core matrix is the Makefile's (MATRIX, SANITY_CORES, INTEGRATION_CORES, FULL_CORE, COVERAGE_MINIMUM).
+engine here: sanity runs with --venv, units and integration in the session's own environment, which nox
+keeps between runs, with --requirements). The sessions antsibull-nox has no equivalent for are plain nox
+sessions at the end. The ansible-core matrix is the Makefile's (MATRIX, SANITY_CORES, INTEGRATION_CORES,
+FULL_CORE, COVERAGE_MINIMUM).
 """
 
 from __future__ import annotations
