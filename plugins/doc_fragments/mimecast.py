@@ -7,6 +7,12 @@ class ModuleDocFragment:
     # Connection options shared by every community.mimecast module; mirrors
     # plugins/module_utils/module.py connection_argument_spec() one for one.
     DOCUMENTATION = r"""
+attributes:
+  action_group:
+    description: Use C(group/community.mimecast.mimecast) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - community.mimecast.mimecast
 options:
   base_url:
     description:

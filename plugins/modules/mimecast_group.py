@@ -21,18 +21,8 @@ author:
   - community.mimecast maintainers (@ansible-collections)
 extends_documentation_fragment:
   - community.mimecast.mimecast
+  - community.mimecast.tenant_lock
 attributes:
-  action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on
-      the controller.
-    support: full
-    details:
-      - The action plugin holds a lock on the controller, per tenant, while the module runs; see the notes.
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: none
-    details:
-      - An asynchronous task would outlive the per-tenant lock, so it is refused.
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
     support: full
@@ -40,11 +30,6 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: With O(members), the diff holds the member lists before and after.
-  action_group:
-    description: Use C(group/community.mimecast.mimecast) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - community.mimecast.mimecast
 options:
   name:
     description:
@@ -119,15 +104,6 @@ notes:
   - If more than one group of that name exists under that parent, the module fails, lists their ids, and
     changes nothing. Renaming or moving a group where one of the new name already exists fails too.
   - A group at the root has a non-empty RV(group.parent_id) (the id of Mimecast's invisible root).
-  - Parallel runs. While the module runs, the task holds a lock on the controller, keyed by tenant (a hash of
-    O(base_url) and O(client_id) or O(access_key), never a secret), so the same task run for many hosts at once
-    (forks, C(strategy=free), C(delegate_to), C(serial)) reads and writes one host after the other and creates a
-    group once. Tasks against other tenants do not wait; check mode takes no lock. The lock is a file in
-    Ansible's local temporary directory (C(~/.ansible/tmp) by default), so runs of the same user on the same
-    controller wait for each other too.
-  - The lock cannot guard what happens elsewhere at the same time - another controller, such as a second AWX
-    job (each runs in its own container), another user, or changes in the Mimecast console. Run one job per
-    tenant at a time, and give tasks that manage shared groups C(run_once=true) in plays over many hosts.
 seealso:
   - module: community.mimecast.mimecast_group_info
   - name: Mimecast API - Create Group

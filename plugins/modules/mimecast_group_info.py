@@ -23,11 +23,6 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: N/A
     details: This module never changes anything.
-  action_group:
-    description: Use C(group/community.mimecast.mimecast) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - community.mimecast.mimecast
 options:
   name:
     description:

@@ -21,18 +21,8 @@ author:
   - community.mimecast maintainers (@ansible-collections)
 extends_documentation_fragment:
   - community.mimecast.mimecast
+  - community.mimecast.tenant_lock
 attributes:
-  action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on
-      the controller.
-    support: full
-    details:
-      - The action plugin holds a lock on the controller, per tenant, while the module runs; see the notes.
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: none
-    details:
-      - An asynchronous task would outlive the per-tenant lock, so it is refused.
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
     support: full
@@ -42,11 +32,6 @@ attributes:
     support: full
     details:
       - The sorted full paths of the groups on O(root)'s path and under it, before and after, as C(paths).
-  action_group:
-    description: Use C(group/community.mimecast.mimecast) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - community.mimecast.mimecast
 options:
   groups:
     description:
@@ -100,12 +85,6 @@ notes:
   - When Mimecast refuses some groups of a request, the others are kept. Creates go on where they do not depend
     on a refused group; no delete is sent after a refused create; the task then fails, names each refused group
     with Mimecast's error, and returns what was done in RV(created) and RV(deleted).
-  - Parallel runs. While the module runs, the task holds a lock on the controller, keyed by tenant (a hash of
-    O(base_url) and O(client_id) or O(access_key), never a secret), shared with M(community.mimecast.mimecast_group), so
-    tasks that write to one tenant take turns, also across forks, C(strategy=free), C(delegate_to) and C(serial),
-    and across runs of the same user on the same controller. Check mode takes no lock. The lock cannot guard
-    another controller (such as a second AWX job) or changes in the Mimecast console; run one job per tenant at
-    a time.
 seealso:
   - module: community.mimecast.mimecast_group
   - module: community.mimecast.mimecast_group_info
