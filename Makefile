@@ -6,7 +6,8 @@
 #        build | importer | ee
 #                      one gate (for every ansible-core it runs on), with the same table
 #   make gate-units-2.19 (gate-sanity-2.21, gate-integration-2.16, ...)
-#                      one gate on one ansible-core, output straight to the terminal
+#                      one gate on one ansible-core, output straight to the terminal;
+#                      TARGETS='mimecast_group' (integration) or a test path (units) runs only those
 #   make bench         every benchmarks/bench_*.py (prints figures, never fails on one); BENCH_ARGS='-n 30'
 #   make clean         remove .build/ (copies, logs, tarball); make distclean also removes .venv/ and .nox/
 #
@@ -120,13 +121,13 @@ $(addprefix gate-sanity-,$(CORES)): gate-sanity-%: venv-nox
 # ansible-test maps pytest's "no tests ran" to success: require a passing test in the output.
 $(addprefix gate-units-,$(CORES)): gate-units-%: venv-nox
 	@$(checked) --require '^=+ .*\b[1-9][0-9]* passed\b' --forbid 'All targets skipped|no tests ran' \
-		--forbid '^WARNING: Skipping unit tests' -- $(NOX_CORE) units-$*
+		--forbid '^WARNING: Skipping unit tests' -- $(NOX_CORE) units-$* $(if $(TARGETS),-- $(TARGETS))
 
 # The session starts the simulator around ansible-test (tests/ci/simulator.py); targets with the
 # alias `slow` run on FULL_CORE only.
 $(addprefix gate-integration-,$(CORES)): gate-integration-%: venv-nox
 	@$(checked) --require '^Running \S+ integration test role' --forbid 'All targets skipped' \
-		-- $(NOX_CORE) integration-$*
+		-- $(NOX_CORE) integration-$* $(if $(TARGETS),-- $(TARGETS))
 
 # Units and integration of FULL_CORE export their coverage data to .build/coverage-X.Y.
 gate-coverage-$(FULL_CORE): gate-coverage-%: venv-nox
