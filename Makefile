@@ -74,7 +74,7 @@ RUN_GATES = $(PYTHON) $(CI)/run_gates.py --jobs $(CI_JOBS) --timeout $(GATE_TIME
 
 GATES := sanity units integration coverage ruff lint docs docsite extra changelog build importer ee
 CORE_GATES := $(foreach prefix,gate-sanity gate-units gate-integration,$(addprefix $(prefix)-,$(CORES))) \
-	gate-coverage-$(FULL_CORE)
+	gate-coverage-$(FULL_CORE) gate-integration-slow-$(FULL_CORE)
 .PHONY: help test demo bench clean distclean venv-nox $(GATES) $(CORE_GATES) gate-ruff gate-lint gate-docs \
 	gate-docsite gate-extra gate-changelog gate-build gate-importer gate-ee gate-demo
 
@@ -128,6 +128,12 @@ $(addprefix gate-units-,$(CORES)): gate-units-%: venv-nox
 $(addprefix gate-integration-,$(CORES)): gate-integration-%: venv-nox
 	@$(checked) --require '^Running \S+ integration test role' --forbid 'All targets skipped' \
 		-- $(NOX_CORE) integration-$* $(if $(TARGETS),-- $(TARGETS))
+
+# The targets with the alias `slow`, on FULL_CORE only: a gate of their own beside gate-integration-X.Y, so
+# that the two halves run on the two workers and each stays well inside GATE_TIMEOUT.
+gate-integration-slow-$(FULL_CORE): gate-integration-slow-%: venv-nox
+	@$(checked) --require '^Running \S+ integration test role' --forbid 'All targets skipped' \
+		-- $(NOX_CORE) integration-slow-$* $(if $(TARGETS),-- $(TARGETS))
 
 # Units and integration of FULL_CORE export their coverage data to .build/coverage-X.Y.
 gate-coverage-$(FULL_CORE): gate-coverage-%: venv-nox

@@ -69,15 +69,20 @@ def place_get_pip_scripts() -> None:
             place_get_pip.place(version)
 
 
-def coverage_export(core: str) -> Path:
-    """Where units and integration of one ansible-core export their coverage data for its coverage session."""
-    return ROOT / ".build" / f"coverage-{core}"
+def coverage_export(core: str, part: str = "") -> Path:
+    """Where units and integration of one ansible-core export their coverage data for its coverage session.
+
+    The slow part of the integration run exports into a folder of its own (``part``): ansible-test names an
+    export by command, so two integration runs of one core would otherwise write the same file.
+    """
+    base = ROOT / ".build" / f"coverage-{core}"
+    return base / part if part else base
 
 
-def before_ansible_test(core: str):
+def before_ansible_test(core: str, part: str = ""):
     def callback() -> None:
         # Read by antsibull-nox after ansible-test --coverage: `ansible-test coverage combine --export` here.
-        os.environ["ANTSIBULL_NOX_COVERAGE_DESTINATION"] = str(coverage_export(core))
+        os.environ["ANTSIBULL_NOX_COVERAGE_DESTINATION"] = str(coverage_export(core, part))
         os.environ["ANTSIBULL_NOX_COVERAGE_NO_XML"] = "true"
 
     return callback
@@ -104,8 +109,8 @@ def auth_kinds(core: str) -> tuple[str, ...]:
 class SimulatorAround:
     """Starts the simulator before ansible-test integration, writes its integration_config.yml, stops it after."""
 
-    def __init__(self, core: str) -> None:
-        self.prepare = before_ansible_test(core)
+    def __init__(self, core: str, part: str = "") -> None:
+        self.prepare = before_ansible_test(core, part)
         self.auth_kinds = auth_kinds(core)
         self.simulator: Simulator | None = None
 
@@ -123,11 +128,14 @@ class SimulatorAround:
             drop_ansible_test_tmp()
 
 
-def slow_exclude(core: str) -> list[str]:
-    """Targets with the alias `slow` run on FULL_CORE only."""
+def has_slow_targets() -> bool:
     aliases = glob.glob(str(ROOT / "tests" / "integration" / "targets" / "*" / "aliases"))
-    has_slow = any("slow" in Path(path).read_text().split() for path in aliases)
-    return ["--exclude", "slow/"] if core != FULL_CORE and has_slow else []
+    return any("slow" in Path(path).read_text().split() for path in aliases)
+
+
+def slow_exclude() -> list[str]:
+    """Targets with the alias `slow` run on FULL_CORE only, in a session of their own (integration-slow-X.Y)."""
+    return ["--exclude", "slow/"] if has_slow_targets() else []
 
 
 def add_coverage_session(core: str, python: str) -> None:
@@ -135,7 +143,7 @@ def add_coverage_session(core: str, python: str) -> None:
 
     def coverage(session: nox.Session) -> None:
         session.install("-r", str(REQUIREMENTS / f"core-{core}.txt"))
-        exported = sorted(coverage_export(core).glob("*=coverage.combined"))
+        exported = sorted(coverage_export(core).glob("**/*=coverage.combined"))
         if not exported:
             session.error(f"no coverage data in {coverage_export(core)}: run units-{core} and integration-{core} first")
         prepared = prepare_collections(
@@ -145,7 +153,11 @@ def add_coverage_session(core: str, python: str) -> None:
             data = Path("tests", "output", "coverage")
             data.mkdir(parents=True, exist_ok=True)
             for path in exported:
-                shutil.copy(path, data)
+                # The slow part's export has the same name as the other integration run's: prefix its folder.
+                part = path.parent.relative_to(coverage_export(core))
+                name = path.name if part == Path(".") else f"{part}-{path.name}"
+                shutil.copy(path, data / name)
+            session.log(f"coverage data: {', '.join(str(path.relative_to(coverage_export(core))) for path in exported)}")
             session.run("python", str(CI / "coverage_check.py"), "--minimum", COVERAGE_MINIMUM)
 
     coverage.__doc__ = f"Line coverage of plugins/ by units and integration together, ansible-core {core}."
@@ -197,7 +209,7 @@ for core, python in MATRIX.items():
     antsibull_nox.add_ansible_test_session(
         name=f"integration-{core}",
         description=f"ansible-test integration against the simulator{measured}, ansible-core {core}",
-        ansible_test_params=["integration", *common, "--requirements", *coverage, *slow_exclude(core)],
+        ansible_test_params=["integration", *common, "--requirements", *coverage, *slow_exclude()],
         ansible_core_version=core,
         ansible_core_source="pypi",
         default=False,
@@ -205,6 +217,21 @@ for core, python in MATRIX.items():
         callback_after=around.after,
     )
     pin_python(f"integration-{core}", python)
+    # The `slow` targets: a session of their own on FULL_CORE, so that the two halves of its integration run
+    # go to the two workers of `make test` and each has a short gate of its own.
+    if core == FULL_CORE and has_slow_targets():
+        around_slow = SimulatorAround(core, "slow")
+        antsibull_nox.add_ansible_test_session(
+            name=f"integration-slow-{core}",
+            description=f"ansible-test integration, the targets with the alias slow{measured}, ansible-core {core}",
+            ansible_test_params=["integration", *common, "--requirements", *coverage, "slow/"],
+            ansible_core_version=core,
+            ansible_core_source="pypi",
+            default=False,
+            callback_before=around_slow.before,
+            callback_after=around_slow.after,
+        )
+        pin_python(f"integration-slow-{core}", python)
 
     if coverage:
         add_coverage_session(core, python)
