@@ -315,9 +315,9 @@ def main():
                     directory.client, after, members, check_mode=module.check_mode, created=before is None
                 )
             except MimecastError as exc:  # some member batches may have gone through: say so honestly
-                module.fail_json(
-                    msg=exc.message, changed=changed or bool(getattr(exc, "applied", 0)), group=after, **exc.details()
-                )
+                details = exc.details()
+                details["changed"] = changed or bool(getattr(exc, "applied", 0)) or details.get("changed", False)
+                module.fail_json(msg=exc.message, group=after, **details)
         changed = changed or member_changes[0]
         before, after = with_members(before, after, member_changes)
 

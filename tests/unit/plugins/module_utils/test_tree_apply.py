@@ -284,8 +284,9 @@ def test_an_error_part_way_is_kept_with_what_was_done(api):
     assert outcome.details()["http_status"] == 429
     assert outcome.result()["created"] == ["Org", "Org/A", "Org/B", "Org/C"]
     assert "done before the failure and kept: 4 created" in outcome.failure_message()
-    refused = "the request in flight was refused whole, none of it was done: create 'Org/A/A1'"
+    refused = "Mimecast refused the request whole, so these were not done: create 'Org/A/A1'"
     assert refused in outcome.failure_message()
+    assert "unknown" not in outcome.result() and not outcome.unknown
 
 
 def test_a_plan_refusal_is_raised_before_any_write(api):
@@ -342,7 +343,10 @@ def test_duplicates_that_appear_during_a_confirmation_stop_the_run(api):
     message = outcome.failure_message()
     assert "2 groups named 'A' were found under 'Org'" in message
     assert "appeared during this run; nothing more was sent" in message
-    assert "the outcome of the request in flight is unknown" in message and "create 'Org/B'" in message
+    assert "The outcome of 2 write(s) is unknown: create Org/A, create Org/B" in message
+    assert "none of it was done" not in message and "not done" not in message
+    result = outcome.result()
+    assert result["unknown"] == ["create Org/A", "create Org/B"] and result["changed"] is True
     assert [kind for kind, _items in api.batches] == ["create"]  # A1 was never sent
 
 
