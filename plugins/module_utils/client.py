@@ -197,7 +197,10 @@ class OutcomeUnknown(MimecastError):
 
     def __init__(self, unknown, cause):
         super().__init__(
-            unknown_outcome_message(unknown, cause), status=cause.status, code=cause.code, errors=cause.errors,
+            unknown_outcome_message(unknown, cause),
+            status=cause.status,
+            code=cause.code,
+            errors=cause.errors,
             uncertain=True,
         )
         self.unknown = list(unknown)

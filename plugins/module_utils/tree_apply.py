@@ -128,7 +128,9 @@ class TreeOutcome:
             parts.append(getattr(self.error, "message", None) or str(self.error))
             if self.not_done:
                 named = ", ".join("%s %r" % (kind, join_path(path)) for kind, path in self.not_done[:MESSAGE_LIMIT])
-                more = " and %d more" % (len(self.not_done) - MESSAGE_LIMIT) if len(self.not_done) > MESSAGE_LIMIT else ""
+                more = (
+                    " and %d more" % (len(self.not_done) - MESSAGE_LIMIT) if len(self.not_done) > MESSAGE_LIMIT else ""
+                )
                 parts.append("Mimecast refused the request whole, so these were not done: %s%s" % (named, more))
         if self.unknown:
             parts.append(unknown_outcome_message(self._unknown_names()))

@@ -9,7 +9,6 @@ import requests
 
 from ansible_collections.community.mimecast.plugins.module_utils import members as members_module
 from ansible_collections.community.mimecast.plugins.module_utils.client import ItemResult, OutcomeUnknown
-from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import envelope, response
 from ansible_collections.community.mimecast.plugins.module_utils.members import (
     MemberError,
     member_item,
@@ -19,6 +18,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.members import 
     plan_members,
     validate_members,
 )
+from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import envelope, response
 
 # -- values ----------------------------------------------------------------------------------------
 
