@@ -242,11 +242,22 @@ def ensure_by_id(directory, group_id, state="present", name=None, parent=None, p
         item["parentId"] = wanted_parent
 
     def confirm(pending):
-        now = directory.tree().get(group["id"])
+        fresh = directory.tree()
+        now = fresh.get(group["id"])
         if now is None:
+            # Ids can change between answers: look for the group at its new path, then at its old one.
+            found = _at_names(fresh, new_names)
+            if found is not None:
+                return [found for _item in pending]
+            if _at_names(fresh, old_names) is not None:
+                return [None for _item in pending]
             raise GroupError("group %s disappeared while it was being updated" % group["id"])
         done = now["name"] == wanted_name and now["parent_id"] == target_parent
         return [now if done else None for _item in pending]
+
+    old_names = tree.names_of(group) or [group["name"]]
+    parent_group = tree.get(target_parent)
+    new_names = (tree.names_of(parent_group) or [] if parent_group else []) + [wanted_name]
 
     what = "update %s" % (tree.path_of(group) or group["name"])
     updated = _only(UPDATE_GROUP, what, lambda: directory.update([item], confirm))
@@ -254,6 +265,17 @@ def ensure_by_id(directory, group_id, state="present", name=None, parent=None, p
     merged = dict(after)
     merged.update(dict((k, v) for k, v in updated.items() if v is not None))
     return True, group, merged
+
+
+def _at_names(tree, names):
+    """The one group at the path ``names`` in ``tree``, or None (also when a step is missing or ambiguous)."""
+    group = None
+    for name in names:
+        found = [g for g in tree.children(group["id"] if group else None) if g["name"] == name]
+        if len(found) != 1:
+            return None
+        group = found[0]
+    return group
 
 
 def list_groups(directory, name=None, query=None, parent=None, parent_id=None, source=None):

@@ -382,6 +382,18 @@ def test_a_delete_by_id_whose_answer_was_lost_is_confirmed_by_path_when_ids_drif
     assert len(writes(api)) == 1  # gone from its path: done, not sent again
 
 
+def test_a_rename_whose_answer_was_lost_is_confirmed_by_path_when_ids_drift(api, tree):
+    api.drift_ids = True
+    api.drop_after_next_write = True
+    groups = directory(api)
+    group_id = groups.tree().named("Finance")[0]["id"]
+    changed, _before, after = ensure_by_id(groups, group_id, name="Accounts", parent="Departments/Americas")
+    assert changed and after["name"] == "Accounts"
+    assert len(writes(api)) == 1  # found at its new path: done, not sent again
+    moved = [r for r in api.records if r["description"] == "Accounts"]
+    assert len(moved) == 1 and moved[0]["parentId"] == tree["Americas"]
+
+
 def test_a_create_whose_outcome_stays_unknown_fails_as_changed_naming_it(api, tree):
     # Case 3 for one group: the create ran, its answer was lost, and the confirming listing fails too.
     listed_once = api._find
