@@ -79,14 +79,19 @@ options:
   timeout:
     description:
       - Seconds to wait for a connection or for an answer, per request.
+      - After a write timed out (or a gateway answered 502 or 504), Mimecast may still be running it, so it is
+        confirmed by reading more than once over a settle window of twice O(timeout), and sent again only if it
+        is still absent after the window; a write Mimecast finishes within the window is never duplicated.
     type: float
     default: 30
   max_retries:
     description:
       - How many times a failed request is retried. A rate-limited request (HTTP 429) is retried after the wait
         Mimecast asks for; reads are retried after server errors and dropped connections with jittered
-        exponential backoff. A create whose outcome is unknown is never re-sent blindly; the group is looked up
+        exponential backoff. A write whose outcome is unknown is never re-sent blindly; the directory is read
         first. Each retry is reported as a warning. V(0) disables retries.
+      - When O(max_retries) is used up with writes whose outcome is still unknown, the task fails, names them
+        in the result key C(unknown), and reports C(changed); a re-run converges.
     type: int
     default: 3
 notes:

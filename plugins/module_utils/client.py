@@ -35,6 +35,18 @@ TOKEN_PATH = "/oauth/token"
 MAX_PAGE_SIZE = 100
 # How much of a non-JSON reply is quoted in an error: enough to recognise a proxy or gateway page.
 SNIPPET_LENGTH = 160
+# A gateway's answers in place of Mimecast's when it gave up waiting: Mimecast may still be running the request.
+GATEWAY_TIMEOUT_STATUSES = (502, 504)
+# After a read timeout or a gateway's 502/504, a write is confirmed by reads spread over a settle window of
+# this many times ``timeout`` after the failure, and sent again only if it is still absent after the window.
+SETTLE_WINDOW_FACTOR = 2
+# How many unknown items a message names before it says "and N more".
+NAMED_LIMIT = 10
+
+# The outcome of one item of a write.
+DONE = "done"
+REFUSED = "refused"
+UNKNOWN = "unknown"
 
 STATUS_ADVICE = {
     400: "the request was refused as malformed or incomplete",
@@ -52,9 +64,21 @@ class MimecastError(Exception):
 
     ``uncertain`` is true when a write may or may not have been executed (the connection dropped, the
     request timed out, or the server failed part-way): callers must look the object up before retrying.
+    ``still_running`` is true when Mimecast may still be working on it (a read timeout, a gateway's 502 or
+    504): a write is then confirmed over a settle window before it is sent again.
     """
 
-    def __init__(self, message, status=None, code=None, errors=None, retryable=False, uncertain=False, wait_hint=None):
+    def __init__(
+        self,
+        message,
+        status=None,
+        code=None,
+        errors=None,
+        retryable=False,
+        uncertain=False,
+        wait_hint=None,
+        still_running=False,
+    ):
         super().__init__(message)
         self.message = message
         self.status = status
@@ -63,6 +87,7 @@ class MimecastError(Exception):
         self.retryable = retryable
         self.uncertain = uncertain
         self.wait_hint = wait_hint  # seconds the server asked to wait before a retry, when it said
+        self.still_running = still_running
 
     def details(self):
         """Return the facts worth adding to a failed task's result."""
@@ -98,17 +123,32 @@ def _describe(errors):
 
 
 class ItemResult:
-    """The outcome of one ``data`` item of a write: its ``record`` in the reply, or Mimecast's ``errors`` for it."""
+    """The outcome of one ``data`` item of a write, one of three:
 
-    def __init__(self, item, record=None, errors=None):
+    * ``done``: Mimecast did it; ``record`` is its answer for the item (or what a confirming read found);
+    * ``refused``: Mimecast said it did not do it; ``errors`` holds its codes and messages;
+    * ``unknown``: nobody can tell (the request may or may not have run, and no read could confirm it).
+
+    ``resent`` is true when the item was sent again after a try whose outcome was unknown: an answer such as
+    "already a member" may then be that earlier try's own effect.
+    """
+
+    def __init__(self, item, record=None, errors=None, state=None, resent=False):
         self.item = item
         self.record = record
         self.errors = errors or []
+        self.state = state or (REFUSED if self.errors else DONE)
+        self.resent = resent
 
     @property
     def ok(self):
-        """True when Mimecast reported no error for the item."""
-        return not self.errors
+        """True when the item is done."""
+        return self.state == DONE
+
+    @property
+    def unknown(self):
+        """True when nobody can tell whether the item was done."""
+        return self.state == UNKNOWN
 
     @property
     def codes(self):
@@ -124,7 +164,65 @@ class ItemResult:
         )
 
     def __repr__(self):
-        return "ItemResult(%r, record=%r, errors=%r)" % (self.item, self.record, self.errors)
+        return "ItemResult(%r, %s, record=%r, errors=%r)" % (self.item, self.state, self.record, self.errors)
+
+
+class WriteError(MimecastError):
+    """A write request that failed whole (or whose confirmation failed) before every item's outcome was known.
+
+    ``results`` has an :class:`ItemResult` for every item of the write, in order: the items done or refused in
+    earlier rounds keep their outcome; the others are ``refused`` when Mimecast said the request did not run
+    (a rate limit, a refused request) and ``unknown`` otherwise. ``cause`` is the failure; the message, status
+    and codes are its own.
+    """
+
+    def __init__(self, cause, results):
+        super().__init__(
+            cause.message,
+            status=cause.status,
+            code=cause.code,
+            errors=cause.errors,
+            uncertain=any(result.unknown for result in results),
+        )
+        self.cause = cause
+        self.results = results
+
+
+class OutcomeUnknown(MimecastError):
+    """Writes of a task whose outcome stayed unknown once ``max_retries`` was used up.
+
+    ``unknown`` names each such write (``create Departments/EMEA``, ``add jane@example.com``): the task fails,
+    lists them under the result key ``unknown``, and reports ``changed`` since they may have been carried out.
+    """
+
+    def __init__(self, unknown, cause):
+        super().__init__(
+            unknown_outcome_message(unknown, cause),
+            status=cause.status,
+            code=cause.code,
+            errors=cause.errors,
+            uncertain=True,
+        )
+        self.unknown = list(unknown)
+
+    def details(self):
+        details = super().details()
+        details.update(changed=True, unknown=list(self.unknown))
+        return details
+
+
+def unknown_outcome_message(unknown, cause=None):
+    """The one wording of an unknown outcome: what it concerns, why, and that a re-run converges."""
+    named = ", ".join(unknown[:NAMED_LIMIT])
+    if len(unknown) > NAMED_LIMIT:
+        named += " and %d more" % (len(unknown) - NAMED_LIMIT)
+    message = "The outcome of %d write(s) is unknown: %s" % (len(unknown), named)
+    if cause is not None:
+        message += " (after: %s)" % cause.message
+    return (
+        message + ". Mimecast may or may not have carried them out, and they were not sent again (see unknown). "
+        "Re-run the task: it reads the directory before it writes, so it converges without duplicates"
+    )
 
 
 class ApiKeyAuth:
@@ -251,6 +349,7 @@ class MimecastClient:
                 % (self.timeout, self.base_url, path),
                 retryable=True,
                 uncertain=True,
+                still_running=True,
             ) from None
         except requests.exceptions.ProxyError as exc:
             raise MimecastError(
@@ -400,6 +499,7 @@ class MimecastClient:
             retryable=status == 429 or status >= 500,
             uncertain=status >= 500,
             wait_hint=server_wait_hint(response.headers) if status == 429 else None,
+            still_running=status in GATEWAY_TIMEOUT_STATUSES,
         )
 
     def _json_or_empty(self, response):
@@ -418,8 +518,10 @@ class MimecastClient:
         * A refused bearer token (API 2.0): not executed either; a new token is fetched and the call sent again.
         * Server errors, dropped connections, timeouts, gateway pages: reads are sent again with backoff. A write
           is sent again blind only when the failure proves it never left (a connect timeout). Otherwise
-          ``settle()`` reads the directory to learn what the write did: it returns the final result when nothing
-          is left to send, or None to send what is left. Without ``settle`` the failure is raised, ``uncertain``.
+          ``settle(failure, attempt, last)`` reads the directory to learn what the write did (over a settle
+          window when Mimecast may still be running it), also when no retry is left (``last``): it returns the
+          final result when nothing is left to send, or None to send what is left. Without ``settle`` the
+          failure is raised, ``uncertain``.
         """
         attempt = 0
         while True:
@@ -429,6 +531,11 @@ class MimecastClient:
                 token_refused = failure.status == 401 and path != TOKEN_PATH and self.auth.kind == "api2"
                 resend = failure.status == 429 or (failure.retryable and not (write and failure.uncertain))
                 confirm = write and failure.retryable and failure.uncertain and settle is not None
+                if confirm:
+                    # Never sent again blind: first learn what it did, even when no retry is left to send the rest.
+                    done = settle(failure, attempt + 1, attempt >= self.max_retries)
+                    if done is not None:
+                        return done
                 if attempt >= self.max_retries or not (resend or token_refused or confirm):
                     raise
                 attempt += 1
@@ -439,16 +546,15 @@ class MimecastClient:
                     continue
                 if not confirm:
                     self.wait_before_retry(path, failure.message, attempt=attempt, hint=failure.wait_hint)
-                    continue
-                self.wait_before_retry(
-                    path,
-                    "%s; reading the directory before trying again" % failure.message,
-                    attempt=attempt,
-                    hint=failure.wait_hint,
-                )
-                done = settle()
-                if done is not None:
-                    return done
+
+    def settle_window(self, failure):
+        """Seconds after ``failure`` during which a write may still be running at Mimecast (0 when it cannot be).
+
+        After a read timeout or a gateway's 502 or 504, Mimecast may still be working on the request: it is
+        confirmed by reads spread over ``SETTLE_WINDOW_FACTOR`` times ``timeout`` and sent again only if still
+        absent after that. A closed connection, a 500 or a 503 mean Mimecast stopped working on it: no window.
+        """
+        return SETTLE_WINDOW_FACTOR * self.timeout if failure.still_running else 0
 
     def wait_before_retry(self, path, reason, attempt=1, hint=None, delay=None):
         """Report a retry as a warning and wait for it: the one place every retry is paced."""
@@ -493,12 +599,19 @@ class MimecastClient:
         or may not have executed it (a dropped connection, a timeout, a server error, items refused only as
         retryable, or with ``needs_record`` a success whose record cannot be matched), ``confirm(items)`` is
         called with the items still in doubt. It must read the directory again and return, for each, the
-        record showing its effect, or None when there is none; only those are sent again. Without
-        ``confirm`` such a failure raises :class:`MimecastError` with ``uncertain`` set. The request is sent
-        at most ``max_retries + 1`` times in all (429 waits, token refreshes and confirmation rounds alike).
+        record showing its effect, or None when there is none; only those are sent again. After a read timeout
+        or a gateway's 502 or 504 (Mimecast may still be running it), the reads are spread over the settle
+        window (:meth:`settle_window`) and the rest is sent again only once the window is over. The request is
+        sent at most ``max_retries + 1`` times in all (429 waits, token refreshes and confirmation rounds alike).
+
+        When the request fails whole before every item's outcome is known (``max_retries`` used up, a refusal of
+        the whole request, a confirming read that failed), :class:`WriteError` is raised with every item's
+        result: what was confirmed stays done, the rest is refused if Mimecast said the request did not run, and
+        unknown otherwise. Without ``confirm`` an uncertain failure leaves the items unknown.
         """
         items = list(items)
         results = [None] * len(items)
+        doubted = [False] * len(items)  # sent in a try whose outcome was unknown
 
         def pending():
             return [i for i, result in enumerate(results) if result is None]
@@ -510,6 +623,9 @@ class MimecastClient:
             sent = pending()
             body = self._api_reply(path, response, per_item=True)
             doubtful = self._match_items(sent, items, body, results, needs_record)
+            for i in sent:
+                if results[i] is not None:
+                    results[i].resent = doubted[i]
             if doubtful:
                 raise MimecastError(
                     "the outcome of %d of the %d item(s) sent to %s is unknown" % (len(doubtful), len(sent), path),
@@ -518,17 +634,66 @@ class MimecastClient:
                 )
             return results
 
-        def settle():
+        def settle(failure, attempt, last):
             sent = pending()
-            found = list(confirm([items[i] for i in sent]))
-            if len(found) != len(sent):
-                raise ValueError("confirm() answered for %d of %d items" % (len(found), len(sent)))
-            for i, record in zip(sent, found):
-                if record is not None:
-                    results[i] = ItemResult(items[i], record)
-            return None if pending() else results
+            for i in sent:
+                doubted[i] = True
+            window = self.settle_window(failure)
+            first = self._backoff.delay(attempt, failure.wait_hint)
+            reads = [first] + [mark for mark in (window / 2.0, window) if mark > first]
+            if last:
+                what = "reading the directory to learn what it did (no retry is left)"
+            elif window:
+                what = (
+                    "Mimecast may still be running it, so the directory is read until %.1fs after the failure "
+                    "before anything is sent again" % max(window, first)
+                )
+            else:
+                what = "reading the directory before trying again"
+            self.wait_before_retry(path, "%s; %s" % (failure.message, what), delay=first)
+            waited = first
+            for offset in reads:
+                if offset > waited:
+                    self._sleep(offset - waited)
+                    waited = offset
+                doubt = pending()
+                try:
+                    found = list(confirm([items[i] for i in doubt]))
+                except (MimecastError, ValueError) as exc:
+                    raise MimecastError(
+                        "%s; then confirming what it did failed: %s"
+                        % (failure.message, getattr(exc, "message", None) or self.redact(str(exc))),
+                        status=getattr(exc, "status", None),
+                        code=getattr(exc, "code", None),
+                        errors=getattr(exc, "errors", None),
+                        uncertain=True,
+                    ) from None
+                if len(found) != len(doubt):
+                    raise ValueError("confirm() answered for %d of %d items" % (len(found), len(doubt)))
+                for i, record in zip(doubt, found):
+                    if record is not None:
+                        results[i] = ItemResult(items[i], record)
+                if not pending():
+                    return results
+            return None
 
-        return self._exchange(path, send, parse, True, settle if confirm else None)
+        try:
+            return self._exchange(path, send, parse, True, settle if confirm else None)
+        except MimecastError as failure:
+            state = UNKNOWN if failure.uncertain else REFUSED
+            errors = failure.errors or [
+                {
+                    "code": failure.code or ("http_%s" % failure.status if failure.status else "error"),
+                    "message": failure.message,
+                    "retryable": False,
+                }
+            ]
+            for i in pending():
+                if state == UNKNOWN:
+                    results[i] = ItemResult(items[i], state=UNKNOWN, resent=doubted[i])
+                else:
+                    results[i] = ItemResult(items[i], errors=errors, state=REFUSED)
+            raise WriteError(failure, results) from None
 
     @staticmethod
     def _match_items(sent, items, body, results, needs_record):

@@ -7,6 +7,7 @@ batched creates, updates and deletes through the client's one write path.
 Internal use only: this API may change without notice.
 """
 
+from ansible_collections.community.mimecast.plugins.module_utils.client import WriteError
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupTree, group_facts
 
 FIND_GROUPS = "/api/directory/find-groups"
@@ -64,10 +65,17 @@ class GroupDirectory:
 
         try:
             results = self.client.write(path, items, confirm_fresh, needs_record=needs_record)
+        except WriteError as exc:
+            _as_facts(exc.results)  # what was confirmed before the failure is kept, as facts too
+            raise
         finally:
             self.forget()
-        for result in results:
-            # Records that confirm() found are facts already (they have a name); the API's answers are converted.
-            if result.ok and result.record and "name" not in result.record:
-                result.record = group_facts(result.record)
-        return results
+        return _as_facts(results)
+
+
+def _as_facts(results):
+    for result in results:
+        # Records that confirm() found are facts already (they have a name); the API's answers are converted.
+        if result.ok and result.record and "name" not in result.record:
+            result.record = group_facts(result.record)
+    return results

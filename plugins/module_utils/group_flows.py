@@ -16,12 +16,14 @@ Why identity is not a string comparison:
   parent path on every run; ids are compared only within one run's answers.
 """
 
+from ansible_collections.community.mimecast.plugins.module_utils.client import OutcomeUnknown, WriteError
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import (
     CREATE_GROUP,
     DELETE_GROUP,
     UPDATE_GROUP,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import (
+    PATH_SEPARATOR,
     GroupError,
     ParentNotFound,
     split_path,
@@ -98,11 +100,27 @@ def planned_group(name, parent_id):
     }
 
 
-def _only(path, results):
-    """The record of a one-item write, or Mimecast's refusal of it raised."""
-    if not results[0].ok:
-        raise results[0].error(path)
-    return results[0].record
+def _only(path, what, write):
+    """The record of the one-item write ``write()``; Mimecast's refusal of it raised; an unknown outcome raised
+    as :class:`OutcomeUnknown` naming ``what`` (such as ``create Departments/EMEA``)."""
+    try:
+        result = write()[0]
+    except WriteError as exc:
+        if exc.results[0].unknown:
+            raise OutcomeUnknown([what], exc.cause) from None
+        raise exc.cause from None
+    if not result.ok:
+        raise result.error(path)
+    return result.record
+
+
+def _label(name, parent=None, parent_id=None):
+    """How a task's group is named in messages: its path of names, or its name under a parent id."""
+    if parent_id:
+        return "%s (under the group with id %s)" % (name, parent_id)
+    if parent and split_path(parent):
+        return PATH_SEPARATOR.join(split_path(parent) + [name])
+    return name
 
 
 def ensure_present(directory, name, parent=None, parent_id=None, check_mode=False):
@@ -129,7 +147,8 @@ def ensure_present(directory, name, parent=None, parent_id=None, check_mode=Fals
             raise GroupError(_ambiguous(name, matches))
         return [matches[0] if matches else None for _item in pending]
 
-    return True, None, _only(CREATE_GROUP, directory.create([item], confirm))
+    what = "create %s" % _label(name, parent, parent_id)
+    return True, None, _only(CREATE_GROUP, what, lambda: directory.create([item], confirm))
 
 
 def ensure_absent(directory, name, parent=None, parent_id=None, check_mode=False):
@@ -163,12 +182,14 @@ def _delete(directory, group, check_mode):
             )
         )
     if not check_mode:
+        names = directory.tree().names_of(group) or [group["name"]]
 
         def confirm(pending):
-            # Gone (by its id, as read in this run) means the delete happened.
-            return [None if directory.tree().get(group["id"]) else {} for _item in pending]
+            # Gone from its path, not only under its id (ids can change between answers), means it happened.
+            return [{} if directory.tree().is_gone(group["id"], names) else None for _item in pending]
 
-        _only(DELETE_GROUP, directory.delete([{"id": group["id"]}], confirm))
+        what = "delete %s" % PATH_SEPARATOR.join(names)
+        _only(DELETE_GROUP, what, lambda: directory.delete([{"id": group["id"]}], confirm))
     return True, group, None
 
 
@@ -221,17 +242,40 @@ def ensure_by_id(directory, group_id, state="present", name=None, parent=None, p
         item["parentId"] = wanted_parent
 
     def confirm(pending):
-        now = directory.tree().get(group["id"])
+        fresh = directory.tree()
+        now = fresh.get(group["id"])
         if now is None:
+            # Ids can change between answers: look for the group at its new path, then at its old one.
+            found = _at_names(fresh, new_names)
+            if found is not None:
+                return [found for _item in pending]
+            if _at_names(fresh, old_names) is not None:
+                return [None for _item in pending]
             raise GroupError("group %s disappeared while it was being updated" % group["id"])
         done = now["name"] == wanted_name and now["parent_id"] == target_parent
         return [now if done else None for _item in pending]
 
-    updated = _only(UPDATE_GROUP, directory.update([item], confirm))
+    old_names = tree.names_of(group) or [group["name"]]
+    parent_group = tree.get(target_parent)
+    new_names = (tree.names_of(parent_group) or [] if parent_group else []) + [wanted_name]
+
+    what = "update %s" % (tree.path_of(group) or group["name"])
+    updated = _only(UPDATE_GROUP, what, lambda: directory.update([item], confirm))
     # Some answers carry only what changed: fill in the rest from what was known.
     merged = dict(after)
     merged.update(dict((k, v) for k, v in updated.items() if v is not None))
     return True, group, merged
+
+
+def _at_names(tree, names):
+    """The one group at the path ``names`` in ``tree``, or None (also when a step is missing or ambiguous)."""
+    group = None
+    for name in names:
+        found = [g for g in tree.children(group["id"] if group else None) if g["name"] == name]
+        if len(found) != 1:
+            return None
+        group = found[0]
+    return group
 
 
 def list_groups(directory, name=None, query=None, parent=None, parent_id=None, source=None):

@@ -141,6 +141,11 @@ class GroupTree:
 
     def path_of(self, group):
         """Return the names from the root down to ``group`` joined by ``/``, or None if a link is missing."""
+        names = self.names_of(group)
+        return None if names is None else PATH_SEPARATOR.join(names)
+
+    def names_of(self, group):
+        """Return the list of names from the root down to ``group``, or None if a link is missing."""
         names = [group["name"]]
         seen = set([group["id"]])
         parent = self.get(group["parent_id"])
@@ -150,7 +155,23 @@ class GroupTree:
             seen.add(parent["id"])
             names.append(parent["name"])
             parent = self.get(parent["parent_id"])
-        return PATH_SEPARATOR.join(reversed(names))
+        return list(reversed(names))
+
+    def is_gone(self, group_id, names):
+        """True when a group deleted in this run is no longer listed: neither under its id nor at its path.
+
+        Ids can change between answers, so a missing id alone proves nothing: the path of names must be free
+        too. A path whose parent is gone is free; one whose parent is ambiguous is not looked into further.
+        """
+        if self.get(group_id) is not None:
+            return False
+        parent = None
+        for name in names[:-1]:
+            found = [g for g in self.children(parent["id"] if parent else None) if g["name"] == name]
+            if len(found) != 1:
+                return len(found) == 0  # the parent is gone, so is the group; several parents: look no further
+            parent = found[0]
+        return not any(g["name"] == names[-1] for g in self.children(parent["id"] if parent else None))
 
     def is_below(self, group_id, ancestor):
         """True when the group ``group_id`` is a descendant of ``ancestor``."""

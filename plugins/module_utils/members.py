@@ -16,14 +16,23 @@ Why the writes look the way they do:
   members go in batches of :data:`MEMBER_BATCH_SIZE` through ``client.write`` (one request per batch).
 * ``err_folder_group_member_already_exists`` (add) and ``err_folder_email_address_not_found`` (remove) mean
   the wanted state already holds: expected after a retry whose first try may have run, or when someone else
-  made the same change since the members were read. They count as success.
-* When a batch's outcome is unknown (a dropped connection, a 5xx), the client calls back ``confirm``, which
-  reads the members again, so nothing is sent twice blindly and nothing is lost.
+  made the same change since the members were read. They count as success, and as a change only when the
+  item was sent again after a try whose outcome was unknown (that try may have made it): a task whose every
+  item came back so changed nothing.
+* When a batch's outcome is unknown (a dropped connection, a 5xx, a timeout), the client calls back
+  ``confirm``, which reads the members again, so nothing is sent twice blindly and nothing is lost. Items
+  whose outcome stays unknown fail the task as :class:`OutcomeUnknown`, named ``add VALUE`` or
+  ``remove VALUE``, with ``applied`` set.
 """
 
 import re
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError
+from ansible_collections.community.mimecast.plugins.module_utils.client import (
+    REFUSED,
+    MimecastError,
+    OutcomeUnknown,
+    WriteError,
+)
 
 GET_GROUP_MEMBERS = "/api/directory/get-group-members"
 ADD_GROUP_MEMBER = "/api/directory/add-group-member"
@@ -241,25 +250,34 @@ def write_members(client, group_id, to_add, to_remove, batch_size=MEMBER_BATCH_S
     Adds go first, so a member that must stay is never missing while a ``set`` replaces the list. "Already a
     member" on add and "not found" on remove count as done (the wanted state holds). Every batch is sent even if
     one fails; then MembersNotChanged lists each member that failed and why. A failure of a whole request
-    (MimecastError) stops at once, with ``applied`` set on it when some batches went through.
+    stops at once, with ``applied`` set on it: :class:`OutcomeUnknown` naming the members whose outcome is
+    unknown, or Mimecast's error when it refused the request whole.
     """
     applied = 0
     failures = []
-    steps = ((ADD_GROUP_MEMBER, to_add, ALREADY_MEMBER, True), (REMOVE_GROUP_MEMBER, to_remove, NOT_A_MEMBER, False))
-    for path, values, settled, present in steps:
+    steps = (
+        (ADD_GROUP_MEMBER, to_add, ALREADY_MEMBER, True, "add"),
+        (REMOVE_GROUP_MEMBER, to_remove, NOT_A_MEMBER, False, "remove"),
+    )
+    for path, values, settled, present, action in steps:
         confirm = _confirmer(client, group_id, present)
         for start in range(0, len(values), batch_size):
             items = [member_item(group_id, value) for value in values[start : start + batch_size]]
+            stop = None
             try:
                 results = client.write(path, items, confirm, needs_record=False)
-            except MimecastError as exc:
-                exc.applied = applied
-                raise
+            except WriteError as exc:
+                results, stop = exc.results, exc
             for result in results:
-                if result.ok:
-                    applied += 1
-                elif result.codes != {settled}:
+                if result.ok or (result.codes == {settled} and result.resent):
+                    applied += 1  # a settled answer to a resend may be the earlier try's own effect
+                elif result.state == REFUSED and result.codes != {settled} and stop is None:
                     failures.append((_item_value(result.item), result.errors))
+            if stop is not None:
+                unknown = ["%s %s" % (action, _item_value(r.item)) for r in results if r.unknown]
+                error = OutcomeUnknown(unknown, stop.cause) if unknown else stop.cause
+                error.applied = applied
+                raise error
     if failures:
         raise MembersNotChanged(_describe_failures(failures, group_id), applied, failures)
     return applied
@@ -296,7 +314,8 @@ def ensure_members(client, group, members, check_mode=False, created=False):
             % (group.get("name"), group.get("id"), len(to_add), len(to_remove))
         )
     if not check_mode:
-        write_members(client, group["id"], to_add, to_remove)
+        # Changed only if a write did something: answers that it already held are someone else's doing.
+        return bool(write_members(client, group["id"], to_add, to_remove)), current, after
     return True, current, after
 
 

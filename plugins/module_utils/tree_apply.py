@@ -16,6 +16,11 @@ blind: the client calls ``confirm``, which reads the directory again and finds e
 path of names (ids can change over time; paths are what the task manages). Only the items with no effect
 are sent again.
 
+Every item ends done, refused (Mimecast's code) or unknown. A batch whose request fails whole part-way keeps
+what was confirmed before; items whose outcome stays unknown (``max_retries`` used up, a confirming read that
+failed) are named in ``unknown`` and count as a change, since they may have been carried out; items of a
+request Mimecast refused whole (a rate limit past ``max_retries``, an HTTP 403) are named as not done.
+
 A partly failed batch keeps its successes. The rest of the run does only what stays safe: creates go on
 where they do not depend on a failed create (its descendants are not attempted); no delete is sent once a
 create failed (deleting is what cannot be undone, so a run that already went wrong stops before it); a
@@ -23,7 +28,11 @@ group whose child could not be deleted is not attempted. The task then fails, na
 Mimecast's codes, and returns what was done.
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError
+from ansible_collections.community.mimecast.plugins.module_utils.client import (
+    MimecastError,
+    WriteError,
+    unknown_outcome_message,
+)
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
 from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import (
     MESSAGE_LIMIT,
@@ -84,11 +93,12 @@ class TreeOutcome:
         self.failures = []  # (action, path, errors)
         self.skipped = []  # (action, path) not attempted because of a failure
         self.error = None  # an exception that stopped the run part-way
-        self.in_flight = []  # (action, path) of the request being written; its outcome is unknown after an error
+        self.unknown = []  # (action, path) sent, whose outcome is unknown: they may have been carried out
+        self.not_done = []  # (action, path) of a request Mimecast refused whole: it said they were not done
 
     @property
     def changed(self):
-        return bool(self.created or self.deleted)
+        return bool(self.created or self.deleted or self.unknown)
 
     @property
     def failed(self):
@@ -116,13 +126,14 @@ class TreeOutcome:
             parts.append("Mimecast refused %d item(s): %s%s" % (len(self.failures), ", ".join(listed), more))
         if self.error is not None:
             parts.append(getattr(self.error, "message", None) or str(self.error))
-            if self.in_flight:
-                if isinstance(self.error, MimecastError) and not self.error.uncertain:
-                    what = "the request in flight was refused whole, none of it was done"
-                else:
-                    what = "the outcome of the request in flight is unknown, read the directory before trying again"
-                named = ", ".join("%s %r" % (kind, join_path(path)) for kind, path in self.in_flight[:MESSAGE_LIMIT])
-                parts.append("%s: %s" % (what, named))
+            if self.not_done:
+                named = ", ".join("%s %r" % (kind, join_path(path)) for kind, path in self.not_done[:MESSAGE_LIMIT])
+                more = (
+                    " and %d more" % (len(self.not_done) - MESSAGE_LIMIT) if len(self.not_done) > MESSAGE_LIMIT else ""
+                )
+                parts.append("Mimecast refused the request whole, so these were not done: %s%s" % (named, more))
+        if self.unknown:
+            parts.append(unknown_outcome_message(self._unknown_names()))
         if self.skipped:
             parts.append(
                 "not attempted because of the failures above: %d (%s)"
@@ -143,6 +154,8 @@ class TreeOutcome:
         created = [join_path(path) for path, _facts in self.created]
         deleted = [join_path(path) for path, _facts in self.deleted]
         result = dict(changed=self.changed, created=created, deleted=deleted, groups=self._groups_after())
+        if self.unknown:
+            result["unknown"] = self._unknown_names()
         if self.skipped:
             result["skipped"] = [join_path(path) for _action, path in self.skipped]
         if diff:
@@ -153,6 +166,9 @@ class TreeOutcome:
                 before=dict(paths=self.plan.before_paths()), after=dict(paths=sorted(after + created))
             )
         return result
+
+    def _unknown_names(self):
+        return ["%s %s" % (action, join_path(path)) for action, path in self.unknown]
 
     def _groups_after(self):
         """Facts, with ``path``, of every group under root once the run is over, sorted by path."""
@@ -236,12 +252,14 @@ def _create(directory, plan, batch_size, outcome):
                 if parent_id is not None:
                     item["parentId"] = parent_id
                 items.append(item)
-            outcome.in_flight = [("create", op.path) for op, _parent_id in batch]
-            results = directory.create(items, _confirm_by_path(directory, items, [op.path for op, _p in batch]))
-            outcome.in_flight = []
+            stop = None
+            try:
+                results = directory.create(items, _confirm_by_path(directory, items, [op.path for op, _p in batch]))
+            except WriteError as exc:
+                results, stop = exc.results, exc
             for (op, parent_id), result in zip(batch, results):
                 if not result.ok:
-                    outcome.failures.append(("create", op.path, result.errors))
+                    _not_ok(outcome, "create", op.path, result, stop)
                     continue
                 facts = dict(result.record or {})
                 if not facts.get("id"):
@@ -251,6 +269,18 @@ def _create(directory, plan, batch_size, outcome):
                     facts["parent_id"] = parent_id
                 new_ids[op.path] = facts.get("id")
                 outcome.created.append((op.path, facts))
+            if stop is not None:
+                raise stop
+
+
+def _not_ok(outcome, action, path, result, stop):
+    """File an item that is not done: unknown, refused whole with its request (``stop``), or refused alone."""
+    if result.unknown:
+        outcome.unknown.append((action, path))
+    elif stop is not None:
+        outcome.not_done.append((action, path))
+    else:
+        outcome.failures.append((action, path, result.errors))
 
 
 def _confirm_by_path(directory, items, paths):
@@ -276,15 +306,19 @@ def _delete(directory, plan, batch_size, outcome):
                 ready.append(op)
         for batch in _batches(ready, batch_size):
             items = [{"id": op.group["id"]} for op in batch]
-            outcome.in_flight = [("delete", op.path) for op in batch]
-            results = directory.delete(items, _confirm_gone(directory, items, batch))
-            outcome.in_flight = []
+            stop = None
+            try:
+                results = directory.delete(items, _confirm_gone(directory, items, batch))
+            except WriteError as exc:
+                results, stop = exc.results, exc
             for op, result in zip(batch, results):
-                if result.ok or result.codes <= GONE_CODES:
+                if result.ok or (result.codes <= GONE_CODES and stop is None):
                     outcome.deleted.append((op.path, op.group))
                 else:
-                    outcome.failures.append(("delete", op.path, result.errors))
+                    _not_ok(outcome, "delete", op.path, result, stop)
                     blocked.add(op.group["parent_id"])
+            if stop is not None:
+                raise stop
 
 
 def _confirm_gone(directory, items, ops):
@@ -300,12 +334,4 @@ def _confirm_gone(directory, items, ops):
 
 def _is_gone(tree, op):
     """True when the group of a delete is no longer listed, under its id or at its path."""
-    if tree.get(op.group["id"]) is not None:
-        return False
-    parent = None
-    for name in op.path[:-1]:
-        found = [g for g in tree.children(parent["id"] if parent else None) if g["name"] == name]
-        if len(found) != 1:
-            return len(found) == 0  # the parent is gone, so is the group; several parents: look no further
-        parent = found[0]
-    return not any(g["name"] == op.path[-1] for g in tree.children(parent["id"] if parent else None))
+    return tree.is_gone(op.group["id"], list(op.path))

@@ -192,6 +192,19 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+unknown:
+  description:
+    - The writes this task sent whose outcome is unknown, one string each, C(<action> <what>) with the action
+      V(create), V(update) or V(delete) and the group's path (or its name under a parent id), or V(add) or
+      V(remove) and a member.
+    - A write is unknown when its answer was lost (a timeout, a dropped connection, a server error) and no read
+      could confirm it before O(max_retries) was used up (or the confirming read failed). The task then fails
+      and reports C(changed), since Mimecast may have carried them out; a re-run reads before it writes, so it
+      converges.
+  returned: when the task failed with writes of unknown outcome
+  type: list
+  elements: str
+  sample: [create Departments/EMEA/Finance]
 group:
   description:
     - The group's facts after the task. In check mode a group that would be created has RV(group.id) V(null).
@@ -315,9 +328,9 @@ def main():
                     directory.client, after, members, check_mode=module.check_mode, created=before is None
                 )
             except MimecastError as exc:  # some member batches may have gone through: say so honestly
-                module.fail_json(
-                    msg=exc.message, changed=changed or bool(getattr(exc, "applied", 0)), group=after, **exc.details()
-                )
+                details = exc.details()
+                details["changed"] = changed or bool(getattr(exc, "applied", 0)) or details.get("changed", False)
+                module.fail_json(msg=exc.message, group=after, **details)
         changed = changed or member_changes[0]
         before, after = with_members(before, after, member_changes)
 

@@ -169,6 +169,18 @@ deleted:
   type: list
   elements: str
   sample: [Departments/Old/Team, Departments/Old]
+unknown:
+  description:
+    - The writes whose outcome is unknown, one string each, C(create <path>) or C(delete <path>) with the full
+      path from the directory root.
+    - A write is unknown when its answer was lost (a timeout, a dropped connection, a server error) and no read
+      could confirm it before O(max_retries) was used up (or the confirming read failed). The task then fails
+      and reports C(changed), since Mimecast may have carried them out; RV(created) and RV(deleted) still list
+      what was confirmed. A re-run reads the directory before it writes, so it converges.
+  returned: when the task failed with writes of unknown outcome
+  type: list
+  elements: str
+  sample: [create Departments/EMEA, create Departments/APAC]
 skipped:
   description:
     - Full paths of the groups that were not attempted because a group they depend on was refused.

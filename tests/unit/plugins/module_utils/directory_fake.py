@@ -24,8 +24,11 @@ class DirectorySession:
         self.calls = []  # (kind, name or id) per item of every request; ("find", query) per page
         self.headers = {}
         self.drop_after_next_write = False
+        self.drop_before_next_write = False  # the connection breaks before the write arrives: it never runs
         self.refuse_next_write = False
         self.empty_next_create_reply = False
+        self.drift_ids = False  # every listing shows other id strings for the same groups (old ones keep working)
+        self.answers = 0
 
     def add(self, name, parent=ROOT, source="cloud"):
         record = {
@@ -47,8 +50,12 @@ class DirectorySession:
         kind = url.rsplit("/", 1)[-1].split("-")[0]  # find, create, update or delete
         if kind == "find":
             return self._find(body)
+        if self.drop_before_next_write:
+            self.drop_before_next_write = False
+            raise requests.exceptions.ConnectionError("connection reset by peer")
         answers, fails = [], []
         for item in body["data"]:
+            item = dict(item, **dict((k, self.canonical(item[k])) for k in ("id", "parentId") if item.get(k)))
             self.calls.append((kind, item.get("description", item.get("id"))))
             if self.refuse_next_write:
                 self.refuse_next_write = False
@@ -68,10 +75,21 @@ class DirectorySession:
         found = [r for r in self.records if query in r["description"].lower()]
         offset = int((body.get("meta") or {}).get("pagination", {}).get("pageToken") or 0)
         self.calls.append(("find", query))
-        page = found[offset : offset + self.page_size]
+        self.answers += offset == 0  # one listing, every page: the same id strings
+        page = [self.shown(r) for r in found[offset : offset + self.page_size]]
         more = offset + self.page_size < len(found)
         pagination = {"next": str(offset + self.page_size)} if more else {}
         return response(body=envelope([{"folders": page}], pagination=pagination))
+
+    def canonical(self, group_id):
+        return group_id.split("~")[0]
+
+    def shown(self, record):
+        """A record as one answer shows it: with drifting ids, each answer has its own id strings."""
+        if not self.drift_ids:
+            return record
+        drift = dict((k, "%s~%d" % (record[k], self.answers)) for k in ("id", "parentId") if record[k] != ROOT)
+        return dict(record, **drift)
 
     def _create(self, item):
         self.add(item["description"], item.get("parentId", ROOT))

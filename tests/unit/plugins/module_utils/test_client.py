@@ -10,7 +10,7 @@ import json
 import pytest
 import requests
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError
+from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError, OutcomeUnknown, WriteError
 from ansible_collections.community.mimecast.plugins.module_utils.retry import Backoff, header, server_wait_hint
 from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import (
     APP_KEY,
@@ -458,3 +458,114 @@ def test_confirm_that_answers_for_the_wrong_number_of_items_is_a_bug_not_a_resen
     with pytest.raises(ValueError):
         client.write(CREATE, ITEMS, lambda pending: [None])
     assert len(session.requests) == 1
+
+
+# -- the outcome model: every item done, refused or unknown ------------------------------------------
+
+
+class LateConfirm(Confirm):
+    """A confirm() that finds the items only from its ``from_read``-th read on: Mimecast finished late."""
+
+    def __init__(self, found, from_read):
+        super().__init__(found)
+        self.from_read = from_read
+
+    def __call__(self, pending):
+        self.asked.append([item["description"] for item in pending])
+        if len(self.asked) < self.from_read:
+            return [None for _item in pending]
+        return [self.found.get(item["description"]) for item in pending]
+
+
+def test_a_timed_out_write_that_lands_late_is_found_over_the_settle_window_and_not_resent(make_client, recorder):
+    # Case 1: Mimecast finishes the create after the client gave up; sending it again would duplicate it.
+    client, session = make_client([requests.exceptions.ReadTimeout("read timed out")], timeout=1)
+    confirm = LateConfirm({"A": record("A")}, from_read=2)
+    results = client.write(CREATE, ITEMS[:1], confirm)
+    assert results[0].ok and results[0].record["id"] == "id-A"
+    assert len(session.requests) == 1 and len(confirm.asked) == 2
+    assert sum(recorder.sleeps) == pytest.approx(1.0)  # the second read at half the window (2 x timeout)
+    assert "Mimecast may still be running it" in recorder.warnings[0]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [requests.exceptions.ReadTimeout("read timed out"), response(status=504), response(status=502, text="<html>")],
+    ids=["read-timeout", "504", "502"],
+)
+def test_a_write_that_may_still_run_is_sent_again_only_once_the_window_is_over(make_client, recorder, failure):
+    client, session = make_client([failure, response(body=envelope([record("A")]))], timeout=3)
+    confirm = Confirm()
+    results = client.write(CREATE, ITEMS[:1], confirm)
+    assert results[0].ok and len(session.requests) == 2
+    assert len(confirm.asked) == 3  # read more than once, spread over the window
+    assert sum(recorder.sleeps) >= 2 * 3  # nothing sent again before the whole window had passed
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        requests.exceptions.ConnectionError("connection reset by peer"),
+        response(status=500, body=envelope(status=500)),
+        response(status=503, body=envelope(status=503)),
+    ],
+    ids=["closed", "500", "503"],
+)
+def test_a_write_mimecast_stopped_working_on_is_confirmed_once_and_resent_at_once(make_client, recorder, failure):
+    client, session = make_client([failure, response(body=envelope([record("A")]))], timeout=30)
+    confirm = Confirm()
+    assert client.write(CREATE, ITEMS[:1], confirm)[0].ok
+    assert len(confirm.asked) == 1 and len(session.requests) == 2
+    assert len(recorder.sleeps) == 1 and recorder.sleeps[0] <= 0.5  # no window: a fault soak stays fast
+
+
+def test_a_failing_confirmation_leaves_the_items_unknown_never_refused(make_client):
+    # Case 3: the write ran, its answer was lost, and the read that should confirm it is rate-limited.
+    client, session = make_client([requests.exceptions.ConnectionError("reset")])
+
+    def rate_limited(pending):
+        raise MimecastError("Mimecast answered /api/directory/find-groups with HTTP 429", status=429)
+
+    with pytest.raises(WriteError) as info:
+        client.write(CREATE, ITEMS[:2], rate_limited)
+    assert [r.state for r in info.value.results] == ["unknown", "unknown"]
+    assert info.value.uncertain and not any(r.errors for r in info.value.results)
+    assert "confirming what it did failed" in info.value.message and len(session.requests) == 1
+
+
+def test_confirmed_results_survive_a_resend_that_fails(make_client):
+    # Case 4: A was confirmed after the drop; the resend of B and C is then refused whole (429, no retry left).
+    limited = response(status=429, body=envelope(status=429), headers={"X-RateLimit-Reset": "10"})
+    client, session = make_client([requests.exceptions.ConnectionError("reset"), limited], max_retries=1)
+    with pytest.raises(WriteError) as info:
+        client.write(CREATE, ITEMS, Confirm({"A": record("A")}))
+    results = info.value.results
+    assert [r.state for r in results] == ["done", "refused", "refused"]
+    assert results[0].record["id"] == "id-A"
+    assert results[1].codes == {"http_429"} and "HTTP 429" in results[1].errors[0]["message"]
+    assert not info.value.uncertain and info.value.status == 429
+    assert session.bodies()[1]["data"] == ITEMS[1:]
+
+
+def test_confirmed_results_survive_a_resend_whose_outcome_is_unknown(make_client):
+    client, session = make_client([requests.exceptions.ConnectionError("reset")] * 2, max_retries=1)
+    with pytest.raises(WriteError) as info:
+        client.write(CREATE, ITEMS, Confirm({"A": record("A")}))
+    assert [r.state for r in info.value.results] == ["done", "unknown", "unknown"]
+    assert info.value.uncertain and len(session.requests) == 2
+
+
+def test_with_no_retry_left_a_write_is_still_confirmed_before_it_is_called_unknown(make_client):
+    client, session = make_client([requests.exceptions.ReadTimeout("read timed out")], max_retries=0, timeout=1)
+    confirm = LateConfirm({"A": record("A")}, from_read=3)
+    assert client.write(CREATE, ITEMS[:1], confirm)[0].ok
+    assert len(session.requests) == 1 and len(confirm.asked) == 3
+
+
+def test_an_unknown_outcome_names_the_writes_and_says_a_rerun_converges():
+    cause = MimecastError("Timed out after 1s", status=None)
+    error = OutcomeUnknown(["create Departments/EMEA", "add jane@example.com"], cause)
+    assert error.message.startswith("The outcome of 2 write(s) is unknown: create Departments/EMEA, add jane@")
+    assert "Timed out after 1s" in error.message and "Re-run the task" in error.message
+    assert "none of it was done" not in error.message
+    assert error.details() == {"changed": True, "unknown": ["create Departments/EMEA", "add jane@example.com"]}

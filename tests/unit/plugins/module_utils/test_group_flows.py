@@ -3,11 +3,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 import pytest
+import requests
 
 from ansible_collections.community.mimecast.plugins.module_utils.client import (
     ApiKeyAuth,
     MimecastClient,
     MimecastError,
+    OutcomeUnknown,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import (
@@ -356,3 +358,56 @@ def test_create_answered_with_an_empty_reply_is_confirmed_by_reading_again(api):
     changed, _before, after = present(api, "Finance")
     assert changed and after["id"] == api.records[0]["id"] and after["name"] == "Finance"
     assert len(creates(api)) == 1
+
+
+# -- outcomes: done, refused or unknown ------------------------------------------------------------
+
+
+def test_a_lost_delete_is_confirmed_by_path_when_ids_drift_and_sent_again(api, tree):
+    # Case 2: the delete never arrived, and the confirming listing shows other id strings for every group.
+    api.drift_ids = True
+    api.drop_before_next_write = True
+    assert absent(api, "Finance", parent="Departments/EMEA")[0] is True
+    # Still at its path after the drop: sent again (the first never arrived), not reported done.
+    assert writes(api) == [("delete", tree["Finance"])] and len(api.retries) == 1
+    assert not [r for r in api.records if r["description"] == "Finance"]
+
+
+def test_a_delete_by_id_whose_answer_was_lost_is_confirmed_by_path_when_ids_drift(api, tree):
+    api.drift_ids = True
+    api.drop_after_next_write = True
+    groups = directory(api)
+    group_id = groups.tree().named("Finance")[0]["id"]
+    assert ensure_by_id(groups, group_id, state="absent")[0] is True
+    assert len(writes(api)) == 1  # gone from its path: done, not sent again
+
+
+def test_a_rename_whose_answer_was_lost_is_confirmed_by_path_when_ids_drift(api, tree):
+    api.drift_ids = True
+    api.drop_after_next_write = True
+    groups = directory(api)
+    group_id = groups.tree().named("Finance")[0]["id"]
+    changed, _before, after = ensure_by_id(groups, group_id, name="Accounts", parent="Departments/Americas")
+    assert changed and after["name"] == "Accounts"
+    assert len(writes(api)) == 1  # found at its new path: done, not sent again
+    moved = [r for r in api.records if r["description"] == "Accounts"]
+    assert len(moved) == 1 and moved[0]["parentId"] == tree["Americas"]
+
+
+def test_a_create_whose_outcome_stays_unknown_fails_as_changed_naming_it(api, tree):
+    # Case 3 for one group: the create ran, its answer was lost, and the confirming listing fails too.
+    listed_once = api._find
+
+    def listing_fails_after_the_first(body):
+        if any(kind == "create" for kind, _name in api.calls):
+            raise requests.exceptions.ConnectionError("connection reset by peer")
+        return listed_once(body)
+
+    api._find = listing_fails_after_the_first
+    api.client.max_retries = 0
+    api.drop_after_next_write = True
+    with pytest.raises(OutcomeUnknown) as info:
+        present(api, "Audit", parent="Departments/EMEA")
+    assert info.value.unknown == ["create Departments/EMEA/Audit"]
+    assert info.value.details()["changed"] is True and "Re-run the task" in info.value.message
+    assert "none of it was done" not in info.value.message

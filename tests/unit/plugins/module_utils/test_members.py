@@ -5,9 +5,10 @@
 """Member values, the pure planner, and reading/writing members through the client's contract."""
 
 import pytest
+import requests
 
 from ansible_collections.community.mimecast.plugins.module_utils import members as members_module
-from ansible_collections.community.mimecast.plugins.module_utils.client import ItemResult
+from ansible_collections.community.mimecast.plugins.module_utils.client import ItemResult, OutcomeUnknown
 from ansible_collections.community.mimecast.plugins.module_utils.members import (
     MemberError,
     member_item,
@@ -17,6 +18,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.members import 
     plan_members,
     validate_members,
 )
+from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import envelope, response
 
 # -- values ----------------------------------------------------------------------------------------
 
@@ -305,3 +307,46 @@ def test_with_members_adds_the_lists_and_moves_user_count():
     assert new_before == {"id": "g1", "user_count": 3, "members": ["a", "b", "c"]}
     assert after == {"id": "g1", "user_count": 1, "members": ["a"]}
     assert members_module.with_members(None, {"id": "g2", "user_count": 0}, (True, [], ["x"]))[0] is None
+
+
+# -- outcomes through the real client and a scripted transport ---------------------------------------
+
+
+def member_page(*values):
+    return response(body=envelope([{"groupMembers": [{"emailAddress": v, "domain": "example.com"} for v in values]}]))
+
+
+def add_requests(session):
+    return [r for r in session.requests if r["url"].endswith("add-group-member")]
+
+
+def test_an_add_that_timed_out_and_lands_late_is_found_over_the_window_not_sent_again(make_client, recorder):
+    # Case 1 for members: the first confirming read still misses it, the second (half a window later) finds it.
+    client, session = make_client(
+        [requests.exceptions.ReadTimeout("read timed out"), member_page(), member_page("x@example.com")], timeout=1
+    )
+    assert members_module.write_members(client, "g1", ["x@example.com"], []) == 1
+    assert len(add_requests(session)) == 1 and sum(recorder.sleeps) == pytest.approx(1.0)
+
+
+def test_an_add_whose_confirming_read_is_rate_limited_is_unknown_and_counts_as_a_change(make_client):
+    # Case 3 for members: the add ran, the answer was lost, and the read that should confirm it is rate-limited.
+    limited = response(status=429, body=envelope(status=429), headers={"X-RateLimit-Reset": "10"})
+    client, session = make_client([requests.exceptions.ConnectionError("reset"), limited, limited], max_retries=1)
+    with pytest.raises(OutcomeUnknown) as info:
+        members_module.write_members(client, "g1", ["x@example.com", "partner.example"], [])
+    assert info.value.unknown == ["add x@example.com", "add partner.example"]
+    assert info.value.details()["changed"] is True and "none of it was done" not in info.value.message
+    assert len(add_requests(session)) == 1
+
+
+def test_already_a_member_answered_to_a_resend_counts_as_a_change(make_client):
+    # Point 6: the first try may have added it before its answer was lost; a first-time answer does not count.
+    already = {"key": {"id": "g1", "emailAddress": "x@example.com"}}
+    already["errors"] = [{"code": members_module.ALREADY_MEMBER, "message": "exists"}]
+    client, _session = make_client(
+        [requests.exceptions.ConnectionError("reset"), member_page(), response(body=envelope([], fail=[already]))]
+    )
+    assert members_module.write_members(client, "g1", ["x@example.com"], []) == 1
+    client, _session = make_client([response(body=envelope([], fail=[already]))])
+    assert members_module.write_members(client, "g1", ["x@example.com"], []) == 0

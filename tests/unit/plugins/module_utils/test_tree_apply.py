@@ -44,6 +44,20 @@ class TreeSession(DirectorySession):
         self.lost_request = None  # number of the write request whose connection breaks before it runs
         self.strip_ids = False  # answer creates with records that carry no id
         self.during_request = None  # called while a write request runs (another client at work)
+        self.partial_request = None  # (number, k): the write request runs its first k items, then drops
+        self.late_request = None  # (number, n): the write request times out; it runs at the n-th listing after
+        self._late = None  # [listings to go, body, kind] of a request still running at Mimecast
+
+    def _find(self, body):
+        if self._late and (body.get("meta") or {}).get("pagination", {}).get("pageToken") is None:
+            self._late[0] -= 1
+            if self._late[0] == 0:
+                _countdown, late_body, kind = self._late
+                self._late = None
+                for item in late_body["data"]:
+                    self.calls.append((kind, item.get("description", item.get("id"))))
+                    getattr(self, "_" + kind)(item)
+        return super()._find(body)
 
     def post(self, url, data=None, **kwargs):
         body = json.loads(data)
@@ -58,6 +72,11 @@ class TreeSession(DirectorySession):
             raise requests.exceptions.ConnectionError("connection reset by peer")
         if self.during_request:
             self.during_request()
+        if self.late_request and number == self.late_request[0]:
+            self._late = [self.late_request[1], body, kind]
+            raise requests.exceptions.ReadTimeout("read timed out")
+        if self.partial_request and number == self.partial_request[0]:
+            body = dict(body, data=body["data"][: self.partial_request[1]])
         answers, fails = [], []
         for item in body["data"]:
             label = item.get("description", item.get("id"))
@@ -66,7 +85,7 @@ class TreeSession(DirectorySession):
                 fails.append({"key": item, "errors": [{"code": self.refuse[label], "message": "refused"}]})
             else:
                 answers.append(getattr(self, "_" + kind)(item))
-        if number == self.drop_request:
+        if number == self.drop_request or (self.partial_request and number == self.partial_request[0]):
             raise requests.exceptions.ConnectionError("connection reset by peer")
         if self.strip_ids:
             answers = [dict((k, v) for k, v in answer.items() if k != "id") for answer in answers]
@@ -284,8 +303,9 @@ def test_an_error_part_way_is_kept_with_what_was_done(api):
     assert outcome.details()["http_status"] == 429
     assert outcome.result()["created"] == ["Org", "Org/A", "Org/B", "Org/C"]
     assert "done before the failure and kept: 4 created" in outcome.failure_message()
-    refused = "the request in flight was refused whole, none of it was done: create 'Org/A/A1'"
+    refused = "Mimecast refused the request whole, so these were not done: create 'Org/A/A1'"
     assert refused in outcome.failure_message()
+    assert "unknown" not in outcome.result() and not outcome.unknown
 
 
 def test_a_plan_refusal_is_raised_before_any_write(api):
@@ -342,7 +362,10 @@ def test_duplicates_that_appear_during_a_confirmation_stop_the_run(api):
     message = outcome.failure_message()
     assert "2 groups named 'A' were found under 'Org'" in message
     assert "appeared during this run; nothing more was sent" in message
-    assert "the outcome of the request in flight is unknown" in message and "create 'Org/B'" in message
+    assert "The outcome of 2 write(s) is unknown: create Org/A, create Org/B" in message
+    assert "none of it was done" not in message and "not done" not in message
+    result = outcome.result()
+    assert result["unknown"] == ["create Org/A", "create Org/B"] and result["changed"] is True
     assert [kind for kind, _items in api.batches] == ["create"]  # A1 was never sent
 
 
@@ -359,3 +382,55 @@ def test_purge_warns_about_what_it_keeps_and_the_diff_shows_what_went(api):
     assert result["diff"]["before"]["paths"] == ["Org", "Org/HR", "Org/Old"]
     assert result["diff"]["after"]["paths"] == ["Org", "Org/HR", "Org/Keep"]
     assert converge(api, ["Keep", "HR"], root="Org", purge=True).warnings() == []
+
+
+# ---- outcomes: done, refused or unknown --------------------------------------------------------
+
+
+def test_a_timed_out_batch_that_lands_late_is_found_over_the_window_and_never_duplicated(api, recorder):
+    # Case 1: the second create request times out; Mimecast runs it only by the second listing after that.
+    api.client.timeout = 1
+    api.late_request = (2, 2)
+
+    outcome = converge(api, ["A/A1", "B"], root="Org")
+
+    assert not outcome.failed and outcome.result()["created"] == ["Org", "Org/A", "Org/B", "Org/A/A1"]
+    assert [kind for kind, _items in api.batches] == ["create", "create", "create"]  # Org, A+B (once), A1
+    assert api.paths() == ["Org", "Org/A", "Org/A/A1", "Org/B"]  # no duplicate
+    assert sum(recorder.sleeps) >= 1.0  # the second read came half a window (2 x timeout) after the failure
+
+
+def test_confirmed_creates_are_kept_when_the_resend_of_the_rest_is_refused(api):
+    # Case 4: A of [A, B, C] ran before the connection dropped; the resend of B and C is then rate-limited.
+    api.add_path("Org")
+    api.client.max_retries = 1
+    api.partial_request = (1, 1)
+    api.rate_limit_request = 2
+
+    outcome = converge(api, ["A", "B", "C"], root="Org")
+
+    result = outcome.result()
+    assert outcome.failed and result["changed"] is True and result["created"] == ["Org/A"]
+    assert [g["path"] for g in result["groups"]] == ["Org/A"]
+    message = outcome.failure_message()
+    assert "Mimecast refused the request whole, so these were not done: create 'Org/B', create 'Org/C'" in message
+    assert "done before the failure and kept: 1 created" in message and "unknown" not in result
+
+
+def test_a_batch_whose_outcome_stays_unknown_fails_as_changed_and_names_each_item(api):
+    api.add_path("Org")
+    api.client.max_retries = 0
+    api.lost_request = 1
+
+    def listing_fails():
+        raise requests.exceptions.ConnectionError("connection reset by peer")
+
+    real_find = api._find
+    api._find = lambda body: listing_fails() if api.batches else real_find(body)
+
+    outcome = converge(api, ["A", "B"], root="Org")
+
+    result = outcome.result()
+    assert outcome.failed and result["changed"] is True and result["created"] == []
+    assert result["unknown"] == ["create Org/A", "create Org/B"]
+    assert "none of it was done" not in outcome.failure_message() and "Re-run the task" in outcome.failure_message()

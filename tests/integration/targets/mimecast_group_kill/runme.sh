@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Kill-anywhere (crash consistency): kill_anywhere.py starts a tree run against the simulator with every write
+# held for a while, kills the whole ansible-playbook process group with SIGKILL once the k-th write request has
+# arrived (k = the first, the first of a middle level, the last), lets that request land, re-runs, and checks
+# the exact tree with no duplicate; a third run must change nothing.
+set -eux
+
+# setup_mimecast is found beside this target, and the simulator control calls through its action plugin
+export ANSIBLE_ROLES_PATH=..
+export ANSIBLE_ACTION_PLUGINS=../setup_mimecast/action_plugins
+config="$(pwd)/../../integration_config.yml"
+"${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}" kill_anywhere.py "${config}" "${OUTPUT_DIR:-$(mktemp -d)}" "$@"
