@@ -476,9 +476,18 @@ class SimulatorState:
             "aliases": list(group.aliases),
         }
 
-    def groups_snapshot(self) -> dict:
+    def groups_snapshot(self, body=None) -> dict:
+        """Every group in creation order; with ``members`` in ``body`` (``?members=1``) each with its sorted
+        ``members`` too, so a test checks a whole directory's memberships in one control call."""
+        members = isinstance(body, dict) and body.get("members") not in (None, "", "0", False)
         with self.lock:
-            return {"root_id": self.root.canonical_id, "groups": [self._sim_record(g) for g in self._groups.values()]}
+            records = []
+            for group in self._groups.values():
+                record = self._sim_record(group)
+                if members:
+                    record["members"] = sorted(group.members)
+                records.append(record)
+            return {"root_id": self.root.canonical_id, "groups": records}
 
     def rotate_ids(self) -> dict:
         """Give the root and every group a new canonical id; old ids stay valid as aliases."""
@@ -1171,7 +1180,7 @@ def _control_routes():
         "/_sim/health": {"GET": lambda state, body: {"ok": True}},
         "/_sim/reset": {"POST": reset},
         "/_sim/seed": {"POST": lambda state, body: state.seed(body if body is not None else {})},
-        "/_sim/groups": {"GET": lambda state, body: state.groups_snapshot()},
+        "/_sim/groups": {"GET": lambda state, body: state.groups_snapshot(body)},
         "/_sim/stats": {"GET": lambda state, body: state.stats_snapshot()},
         "/_sim/stats/reset": {"POST": reset_stats},
         "/_sim/requests": {"GET": lambda state, body: state.requests_snapshot()},

@@ -288,3 +288,15 @@ def test_a_group_whose_name_holds_a_slash_is_named_by_a_list_of_names(client):
     assert snapshot["id"] == seeded["id"] and snapshot["count"] == 1
     answer = client.request("POST", "/_sim/members", {"path": ["Org", ""]}, {"Content-Type": "application/json"})
     assert answer.status == 400
+
+
+def test_the_groups_snapshot_carries_every_groups_members_when_asked(client):
+    staff, empty = client.create("Staff"), client.create("Empty")
+    client.control("POST", "/_sim/members", {"id": staff["id"], "members": ["b@example.com", "a@example.com"]})
+
+    with_members = client.control("GET", "/_sim/groups?members=1")["groups"]
+    assert [(g["id"], g["members"]) for g in with_members] == [
+        (staff["id"], ["a@example.com", "b@example.com"]),
+        (empty["id"], []),
+    ]
+    assert all("members" not in g for g in client.control("GET", "/_sim/groups")["groups"])
