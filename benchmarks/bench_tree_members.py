@@ -56,7 +56,11 @@ def playbooks(credentials):
         tasks=[
             {
                 "name": "tree",
-                "community.mimecast.mimecast_group_tree": {"root": ROOT_NAME, "groups": sorted(members), "members": members},
+                "community.mimecast.mimecast_group_tree": {
+                    "root": ROOT_NAME,
+                    "groups": sorted(members),
+                    "members": members,
+                },
             }
         ],
     )

@@ -20,18 +20,18 @@ are sent again.
 A partly failed batch keeps its successes. The rest of the run does only what stays safe: creates go on
 where they do not depend on a failed create (its descendants are not attempted, nor their members); no
 delete is sent once a create or member write failed (deleting is what cannot be undone, so a run that
-already went wrong stops before it); a group whose child could not be deleted is not attempted. The task then fails, naming each failed item with
-Mimecast's codes, and returns what was done.
+already went wrong stops before it); a group whose child could not be deleted is not attempted. The task
+then fails, naming each failed item with Mimecast's codes, and returns what was done.
 """
 
 from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
+from ansible_collections.community.mimecast.plugins.module_utils.tree_members import plan_tree_members
 from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import (
     MESSAGE_LIMIT,
     join_path,
     plan_tree,
 )
-from ansible_collections.community.mimecast.plugins.module_utils.tree_members import plan_tree_members
 
 # Mimecast documents no item limit for the group endpoints; 100 items per request is what its own
 # guidance and public clients treat as safe, and it keeps a 1,000-group level to 10 requests.

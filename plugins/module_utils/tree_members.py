@@ -65,7 +65,9 @@ def parse_members(members, entries):
             wanted[path] = validate_members({"set": values})["set"]
         except MemberError as exc:
             text = str(exc)
-            problems.append("members of %r: %s" % (key, text[len("members: ") :] if text.startswith("members: ") else text))
+            problems.append(
+                "members of %r: %s" % (key, text[len("members: ") :] if text.startswith("members: ") else text)
+            )
     if problems:
         _refuse(problems, "members has %d bad entr%s" % (len(problems), "y" if len(problems) == 1 else "ies"))
     return wanted
@@ -159,9 +161,7 @@ class TreeMembers:
             (REMOVE_GROUP_MEMBER, "remove member %s from", "to_remove", self.removed, NOT_A_MEMBER, False),
         )
         for api_path, action, attribute, done, settled, present in steps:
-            ops = [
-                (change.path, value, group_id) for change, group_id in ready for value in getattr(change, attribute)
-            ]
+            ops = [(change.path, value, group_id) for change, group_id in ready for value in getattr(change, attribute)]
             for start in range(0, len(ops), batch_size):
                 batch = ops[start : start + batch_size]
                 items = [member_item(group_id, value) for _path, value, group_id in batch]

@@ -81,8 +81,9 @@ options:
         as O(groups) entries, relative to O(root), and each must be a listed path or an ancestor one implies;
         any other key is refused before any request, naming it.
       - Each value is the group's exact member list (email addresses and whole domains), with the same
-        validation, letter-case-insensitive matching and rules as O(community.mimecast.mimecast_group#module:members.set):
-        members not listed are removed, V([]) empties the group.
+        validation, letter-case-insensitive matching and rules as
+        O(community.mimecast.mimecast_group#module:members.set): members not listed are removed, V([]) empties
+        the group.
       - Groups not named here keep their members. Only the existing groups named here are read (one request per
         100 members); a group this task creates starts empty and is not read.
       - Member adds and removes of all groups go in shared requests of up to O(batch_size) items, after the
@@ -95,8 +96,8 @@ options:
     type: dict
   batch_size:
     description:
-      - The most items sent in one create, delete, member add or member remove request. Mimecast documents no limit; 100 is what its
-        guidance and public clients treat as safe. Between 1 and 500.
+      - The most items sent in one create, delete, member add or member remove request. Mimecast documents no
+        limit; 100 is what its guidance and public clients treat as safe. Between 1 and 500.
       - A tree of 1,111 groups from empty takes 14 requests at the default.
     type: int
     default: 100

@@ -275,7 +275,9 @@ def test_refused_members_are_refused_one_by_one_while_the_rest_of_the_batch_runs
         (items[1], "err_folder_member_not_allowed")
     ]
     assert client.control("GET", f"/_sim/members?id={staff['id']}")["members"] == ["ok@example.com"]
-    answer = client.request("POST", "/_sim/config", {"refused_members": ["not valid"]}, {"Content-Type": "application/json"})
+    answer = client.request(
+        "POST", "/_sim/config", {"refused_members": ["not valid"]}, {"Content-Type": "application/json"}
+    )
     assert answer.status == 400
 
 

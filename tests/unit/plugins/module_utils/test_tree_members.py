@@ -99,7 +99,11 @@ TEAMS = ["D%d/T%d" % (d, t) for d in range(3) for t in range(4)]
 
 def team_members(swap=()):
     return dict(
-        (team, ["%s.m%d@example.com" % (team.replace("/", ".").lower(), n) for n in range(3)] + (["x@example.com"] if team in swap else []))
+        (
+            team,
+            ["%s.m%d@example.com" % (team.replace("/", ".").lower(), n) for n in range(3)]
+            + (["x@example.com"] if team in swap else []),
+        )
         for team in TEAMS
     )
 
@@ -159,7 +163,12 @@ def test_from_empty_created_groups_are_not_read_and_member_adds_share_requests(a
     assert not outcome.failed
     assert api.member_reads == []
     # 36 members of 12 new teams in requests of at most 10 items, across groups: 4 requests, adds only
-    assert [(kind, len(items)) for kind, items in api.member_batches] == [("add", 10), ("add", 10), ("add", 10), ("add", 6)]
+    assert [(kind, len(items)) for kind, items in api.member_batches] == [
+        ("add", 10),
+        ("add", 10),
+        ("add", 10),
+        ("add", 6),
+    ]
     for team, values in team_members().items():
         assert api.members_of("Org/" + team) == sorted(values)
     result = outcome.result(diff=True)
@@ -235,7 +244,9 @@ def test_a_dropped_member_batch_is_confirmed_per_group_and_only_the_rest_is_sent
 def test_a_refused_member_names_its_path_and_member_and_stops_the_deletes(api):
     api.add_path("Org/Old")
     api.member_refuse = {"bad@example.com": "err_validation_invalid_email_address"}
-    outcome = converge(api, ["A", "B"], {"A": ["bad@example.com", "ok@example.com"], "B": ["b@example.com"]}, root="Org", purge=True)
+    outcome = converge(
+        api, ["A", "B"], {"A": ["bad@example.com", "ok@example.com"], "B": ["b@example.com"]}, root="Org", purge=True
+    )
     assert outcome.failed
     message = outcome.failure_message()
     assert "add member bad@example.com to 'Org/A': err_validation_invalid_email_address" in message
