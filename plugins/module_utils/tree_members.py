@@ -55,9 +55,6 @@ def parse_members(members, entries):
         if path not in listed:
             problems.append("members key %r is not a path of groups (nor an ancestor of one)" % key)
             continue
-        if path in wanted:
-            problems.append("members key %r names a group that an earlier key names too" % key)
-            continue
         if values is None or isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
             problems.append("members of %r must be a list of addresses and domains ([] empties the group)" % key)
             continue

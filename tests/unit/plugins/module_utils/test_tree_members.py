@@ -128,8 +128,10 @@ def test_keys_are_parsed_like_groups_entries_and_must_be_listed_paths_or_their_a
     assert "members of 'A/B/C': 'not an address' contains white space" in message
 
 
-def test_none_means_no_members_option():
+def test_none_means_no_members_option_and_a_list_is_refused():
     assert parse_members(None, [("A",)]) is None
+    with pytest.raises(GroupError, match="members must be a dict"):
+        parse_members(["A"], [("A",)])
 
 
 def test_state_absent_refuses_members(api):
