@@ -175,8 +175,8 @@ members:
     - Given as O(community.mimecast.mimecast_group_tree#module:members) with RV(paths) as
       O(community.mimecast.mimecast_group_tree#module:groups) and
       O(community.mimecast.mimecast_group_tree#module:purge=true), they describe groups and members as they are, so
-      that task changes nothing (groups synchronised from the directory included: their members are read, never
-      written).
+      that task changes nothing, also for groups synchronised from the directory, whose members are read, never
+      written.
   returned: when O(members=true)
   type: dict
   sample: {"Departments": [], "Departments/EMEA/Finance": [jane.doe@example.com, partner.example]}

@@ -11,9 +11,9 @@ description:
   - Makes a tree of Mimecast profile groups, given as paths of names such as V(Departments/EMEA/Finance), exist in
     one task. The directory is listed once, then the missing groups are created level by level (parents first),
     in requests of up to O(batch_size) groups each.
-  - With O(members), the members of the groups it names are made exactly the lists given, in the same task:
-    the whole directory, groups and members, in one declarative step. Member changes for many groups share
-    requests.
+  - With O(members), the members of the groups it names are made exactly the lists given, in the same task, so
+    the whole directory, groups and members, converges in one declarative step. Member changes for many groups
+    share requests.
   - With O(purge), every other cloud group under O(root) is deleted, deepest first; with O(state=absent), the
     listed groups are deleted.
   - Groups are found by their path of names on every run, because Mimecast group names are not unique and ids
@@ -82,16 +82,16 @@ options:
         any other key is refused before any request, naming it.
       - Each value is the group's exact member list (email addresses and whole domains), with the same
         validation, letter-case-insensitive matching and rules as
-        O(community.mimecast.mimecast_group#module:members.set): members not listed are removed, V([]) empties
-        the group.
+        O(community.mimecast.mimecast_group#module:members.set), so members not listed are removed and V([])
+        empties the group.
       - Groups not named here keep their members. Only the existing groups named here are read (one request per
         100 members); a group this task creates starts empty and is not read.
       - Member adds and removes of all groups go in shared requests of up to O(batch_size) items, after the
         creates and before the deletes of O(purge).
-      - A group synchronised from the directory (source C(ldap)) gets its members there: a change to one is refused
-        before any write (the same list as it has is fine, so a round trip from
-        M(community.mimecast.mimecast_group_info) with O(community.mimecast.mimecast_group_info#module:members=true)
-        passes).
+      - A group synchronised from the directory (source C(ldap)) gets its members there, so a change to one is
+        refused before any write. The same list as it has is fine, so a round trip from
+        M(community.mimecast.mimecast_group_info) with
+        O(community.mimecast.mimecast_group_info#module:members=true) passes.
       - Refused with O(state=absent).
     type: dict
   batch_size:
