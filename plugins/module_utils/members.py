@@ -294,6 +294,17 @@ def _describe_failures(failures, group_id):
     return "Mimecast refused %d member change(s) of group %s: %s%s" % (len(failures), group_id, text, more)
 
 
+def refuse_ldap_change(group, to_add, to_remove, label=None):
+    """Raise MemberError when ``group`` (facts) comes from directory synchronisation (source ldap) and
+    ``to_add`` or ``to_remove`` would change its members; ``label`` names it (default: its name)."""
+    if group.get("source") == "ldap" and (to_add or to_remove):
+        raise MemberError(
+            "group %r (%s) comes from directory synchronisation (source ldap): its members are managed in the "
+            "directory, not here, so %d would be added and %d removed but nothing was changed"
+            % (group.get("name") if label is None else label, group.get("id"), len(to_add), len(to_remove))
+        )
+
+
 def ensure_members(client, group, members, check_mode=False, created=False):
     """Bring the members of ``group`` (facts) to what ``members`` (validated) wants; return
     ``(changed, before, after)`` with sorted member lists.
@@ -307,12 +318,7 @@ def ensure_members(client, group, members, check_mode=False, created=False):
     after = members_after(current, to_add, to_remove)
     if not (to_add or to_remove):
         return False, current, after
-    if group.get("source") == "ldap":
-        raise MemberError(
-            "group %r (%s) comes from directory synchronisation (source ldap): its members are managed in the "
-            "directory, not here, so %d would be added and %d removed but nothing was changed"
-            % (group.get("name"), group.get("id"), len(to_add), len(to_remove))
-        )
+    refuse_ldap_change(group, to_add, to_remove)
     if not check_mode:
         # Changed only if a write did something: answers that it already held are someone else's doing.
         return bool(write_members(client, group["id"], to_add, to_remove)), current, after

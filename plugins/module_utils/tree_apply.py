@@ -9,6 +9,7 @@ The writes, in order:
 
 * creates, level by level: one level's items go in requests of at most ``batch_size`` items, and the ids in
   a level's answers are the ``parentId`` of the next level's items;
+* with ``members``, then every member add and every member remove, batched across groups (tree_members);
 * then deletes, level by level (leaves first), batched the same way.
 
 A batch whose outcome is unknown (a dropped connection, a timeout, a server error) is never sent again
@@ -22,10 +23,10 @@ failed) are named in ``unknown`` and count as a change, since they may have been
 request Mimecast refused whole (a rate limit past ``max_retries``, an HTTP 403) are named as not done.
 
 A partly failed batch keeps its successes. The rest of the run does only what stays safe: creates go on
-where they do not depend on a failed create (its descendants are not attempted); no delete is sent once a
-create failed (deleting is what cannot be undone, so a run that already went wrong stops before it); a
-group whose child could not be deleted is not attempted. The task then fails, naming each failed item with
-Mimecast's codes, and returns what was done.
+where they do not depend on a failed create (its descendants are not attempted, nor their members); no
+delete is sent once a create or member write failed (deleting is what cannot be undone, so a run that
+already went wrong stops before it); a group whose child could not be deleted is not attempted. The task
+then fails, naming each failed item with Mimecast's codes, and returns what was done.
 """
 
 from ansible_collections.community.mimecast.plugins.module_utils.client import (
@@ -34,6 +35,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.client import (
     unknown_outcome_message,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
+from ansible_collections.community.mimecast.plugins.module_utils.tree_members import plan_tree_members
 from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import (
     MESSAGE_LIMIT,
     join_path,
@@ -85,9 +87,10 @@ def _at_path(tree, path):
 class TreeOutcome:
     """What a tree task did (or, in check mode, would do), and the result it returns."""
 
-    def __init__(self, plan, check_mode):
+    def __init__(self, plan, check_mode, members=None):
         self.plan = plan
         self.check_mode = check_mode
+        self.members = members  # a tree_members.TreeMembers when the task has members
         self.created = []  # (path, facts) in the order done
         self.deleted = []  # (path, facts) in the order done
         self.failures = []  # (action, path, errors)
@@ -96,9 +99,18 @@ class TreeOutcome:
         self.unknown = []  # (action, path) sent, whose outcome is unknown: they may have been carried out
         self.not_done = []  # (action, path) of a request Mimecast refused whole: it said they were not done
 
+    def not_ok(self, action, path, result, stop):
+        """File an item that is not done: unknown, refused whole with its request (``stop``), or refused alone."""
+        if result.unknown:
+            self.unknown.append((action, path))
+        elif stop is not None:
+            self.not_done.append((action, path))
+        else:
+            self.failures.append((action, path, result.errors))
+
     @property
     def changed(self):
-        return bool(self.created or self.deleted or self.unknown)
+        return bool(self.created or self.deleted or self.unknown or (self.members and self.members.changed))
 
     @property
     def failed(self):
@@ -139,10 +151,10 @@ class TreeOutcome:
                 "not attempted because of the failures above: %d (%s)"
                 % (len(self.skipped), ", ".join(sorted(set(action for action, _path in self.skipped))))
             )
-        parts.append(
-            "done before the failure and kept: %d created, %d deleted (see created and deleted)"
-            % (len(self.created), len(self.deleted))
-        )
+        done = "%d created, %d deleted (see created and deleted)" % (len(self.created), len(self.deleted))
+        if self.members is not None:
+            done += ", %d member(s) added, %d removed (see members_added and members_removed)" % self.members.counts()
+        parts.append("done before the failure and kept: %s" % done)
         return "; ".join(parts)
 
     def details(self):
@@ -165,6 +177,8 @@ class TreeOutcome:
             result["diff"] = dict(
                 before=dict(paths=self.plan.before_paths()), after=dict(paths=sorted(after + created))
             )
+        if self.members is not None:
+            self.members.result(result, diff=diff)
         return result
 
     def _unknown_names(self):
@@ -196,20 +210,31 @@ class TreeOutcome:
         return groups
 
 
-def converge_tree(directory, entries, root_path=(), state="present", purge=False, batch_size=None, check_mode=False):
+def converge_tree(
+    directory, entries, root_path=(), state="present", purge=False, batch_size=None, check_mode=False, members=None
+):
     """Read the directory once, plan, and (unless ``check_mode``) write; return a :class:`TreeOutcome`.
 
-    Refusals of the plan (GroupError) are raised before any write. An error during the writes stops them
-    and is kept in the outcome (``error``), with what was done before it.
+    ``members`` (from ``tree_members.parse_members``) adds the named groups' members: they are read and
+    planned before any write, and written after the creates and before the deletes. Refusals of the plan
+    (GroupError) are raised before any write. An error during the writes stops them and is kept in the
+    outcome (``error``), with what was done before it.
     """
     batch_size = validate_batch_size(batch_size or DEFAULT_BATCH_SIZE)
     plan = plan_tree(directory.tree(), entries, root_path, state=state, purge=purge)
-    outcome = TreeOutcome(plan, check_mode)
+    if members is not None and state != "present":
+        raise GroupError("members is only used with state=present")
+    tree_members = plan_tree_members(directory.client, plan, members) if members is not None else None
+    outcome = TreeOutcome(plan, check_mode, tree_members)
     if check_mode:
         _plan_only(plan, outcome)
+        if tree_members is not None:
+            tree_members.plan_only()
         return outcome
     try:
         _create(directory, plan, batch_size, outcome)
+        if tree_members is not None:
+            tree_members.write(directory.client, outcome, batch_size)
         if outcome.failures:
             outcome.skipped.extend(("delete", op.path) for op in plan.deletes)
         else:
@@ -274,13 +299,7 @@ def _create(directory, plan, batch_size, outcome):
 
 
 def _not_ok(outcome, action, path, result, stop):
-    """File an item that is not done: unknown, refused whole with its request (``stop``), or refused alone."""
-    if result.unknown:
-        outcome.unknown.append((action, path))
-    elif stop is not None:
-        outcome.not_done.append((action, path))
-    else:
-        outcome.failures.append((action, path, result.errors))
+    outcome.not_ok(action, path, result, stop)
 
 
 def _confirm_by_path(directory, items, paths):

@@ -57,15 +57,15 @@ def split_root(root):
     return tuple(validate_name(name, what="a name in root %r" % root) for name in text.split(PATH_SEPARATOR))
 
 
-def split_entry(entry, position):
+def split_entry(entry, position, option="groups entry"):
     """Return one ``groups`` entry (``Departments/EMEA``, relative to root) as a path tuple.
 
     Strict: no leading or trailing ``/`` (an entry is relative to ``root``), no empty name (``A//B``).
-    ``position`` (1-based) names the entry in the error.
+    ``position`` (1-based) names the entry in the error, after ``option`` (``members`` keys are parsed here too).
     """
-    what = "groups entry %d (%r): a name" % (position, entry)
+    what = "%s %d (%r): a name" % (option, position, entry)
     if entry is None or not entry.strip():
-        raise GroupError("groups entry %d (%r) is empty" % (position, entry))
+        raise GroupError("%s %d (%r) is empty" % (option, position, entry))
     return tuple(validate_name(name, what=what) for name in entry.split(PATH_SEPARATOR))
 
 

@@ -50,7 +50,7 @@ options:
     choices: [cloud, ldap]
   members:
     description:
-      - Also return each listed group's members (RV(groups[].members)).
+      - Also return each listed group's members (RV(groups[].members)), and all of them by path (RV(members)).
       - Costs one request per 100 members of every listed group, so combine it with filters on large directories.
     type: bool
     default: false
@@ -91,6 +91,17 @@ EXAMPLES = r"""
 - name: Keep the directory as it is from now on
   community.mimecast.mimecast_group_tree:
     groups: "{{ directory.paths }}"
+    purge: true
+
+- name: The same round trip with members - groups and members, fed back, change nothing
+  community.mimecast.mimecast_group_info:
+    members: true
+  register: directory_with_members
+
+- name: Keep groups and members as they are from now on
+  community.mimecast.mimecast_group_tree:
+    groups: "{{ directory_with_members.paths }}"
+    members: "{{ directory_with_members.members }}"
     purge: true
 
 - name: List the groups directly under Departments/EMEA that are synchronised from the directory
@@ -157,6 +168,18 @@ paths:
   type: list
   elements: str
   sample: [Departments, Departments/EMEA, Departments/EMEA/Finance]
+members:
+  description:
+    - The members of the groups in RV(groups), as a dict of full path (in the form of RV(paths)) to the sorted,
+      lower-case member list; one entry per group of RV(paths), empty groups included.
+    - Given as O(community.mimecast.mimecast_group_tree#module:members) with RV(paths) as
+      O(community.mimecast.mimecast_group_tree#module:groups) and
+      O(community.mimecast.mimecast_group_tree#module:purge=true), they describe groups and members as they are, so
+      that task changes nothing, also for groups synchronised from the directory, whose members are read, never
+      written.
+  returned: when O(members=true)
+  type: dict
+  sample: {"Departments": [], "Departments/EMEA/Finance": [jane.doe@example.com, partner.example]}
 """
 
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
@@ -190,7 +213,11 @@ def main():
             groups = [dict(group, members=read_members(directory.client, group["id"])) for group in groups]
     # Fed back as mimecast_group_tree's groups (with purge), these paths leave the directory as it is.
     paths = sorted(g["path"] for g in groups if g["path"] is not None)
-    module.exit_json(changed=False, groups=groups, paths=paths)
+    result = dict(changed=False, groups=groups, paths=paths)
+    if params["members"]:
+        # Fed back as mimecast_group_tree's members (with those paths as groups), they leave the members as they are.
+        result["members"] = dict((g["path"], g["members"]) for g in groups if g["path"] is not None)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@ description:
   - Makes a tree of Mimecast profile groups, given as paths of names such as V(Departments/EMEA/Finance), exist in
     one task. The directory is listed once, then the missing groups are created level by level (parents first),
     in requests of up to O(batch_size) groups each.
+  - With O(members), the members of the groups it names are made exactly the lists given, in the same task, so
+    the whole directory, groups and members, converges in one declarative step. Member changes for many groups
+    share requests.
   - With O(purge), every other cloud group under O(root) is deleted, deepest first; with O(state=absent), the
     listed groups are deleted.
   - Groups are found by their path of names on every run, because Mimecast group names are not unique and ids
@@ -32,6 +35,8 @@ attributes:
     support: full
     details:
       - The sorted full paths of the groups on O(root)'s path and under it, before and after, as C(paths).
+      - With O(members), the member lists of the groups it names, before (groups that existed) and after, as
+        C(members), a dict of full path to sorted list.
 options:
   groups:
     description:
@@ -70,10 +75,29 @@ options:
         group of the directory.
     type: bool
     default: false
+  members:
+    description:
+      - The complete member list of some of the groups, as a dict of path to list. Keys are paths in the same form
+        as O(groups) entries, relative to O(root), and each must be a listed path or an ancestor one implies;
+        any other key is refused before any request, naming it.
+      - Each value is the group's exact member list (email addresses and whole domains), with the same
+        validation, letter-case-insensitive matching and rules as
+        O(community.mimecast.mimecast_group#module:members.set), so members not listed are removed and V([])
+        empties the group.
+      - Groups not named here keep their members. Only the existing groups named here are read (one request per
+        100 members); a group this task creates starts empty and is not read.
+      - Member adds and removes of all groups go in shared requests of up to O(batch_size) items, after the
+        creates and before the deletes of O(purge).
+      - A group synchronised from the directory (source C(ldap)) gets its members there, so a change to one is
+        refused before any write. The same list as it has is fine, so a round trip from
+        M(community.mimecast.mimecast_group_info) with
+        O(community.mimecast.mimecast_group_info#module:members=true) passes.
+      - Refused with O(state=absent).
+    type: dict
   batch_size:
     description:
-      - The most groups sent in one create or delete request. Mimecast documents no limit; 100 is what its
-        guidance and public clients treat as safe. Between 1 and 500.
+      - The most items sent in one create, delete, member add or member remove request. Mimecast documents no
+        limit; 100 is what its guidance and public clients treat as safe. Between 1 and 500.
       - A tree of 1,111 groups from empty takes 14 requests at the default.
     type: int
     default: 100
@@ -85,6 +109,9 @@ notes:
   - When Mimecast refuses some groups of a request, the others are kept. Creates go on where they do not depend
     on a refused group; no delete is sent after a refused create; the task then fails, names each refused group
     with Mimecast's error, and returns what was done in RV(created) and RV(deleted).
+  - The same holds for members. A member batch whose outcome is unknown is confirmed by reading the members of
+    each group concerned before only the members not yet there (or not yet gone) are sent again. A refused
+    member is named with its group's path; no delete is sent after one.
 seealso:
   - module: community.mimecast.mimecast_group
   - module: community.mimecast.mimecast_group_info
@@ -114,6 +141,43 @@ EXAMPLES = r"""
     root: Org
     groups: "{{ org_chart }}"
     purge: true
+
+# org_chart_members.yml, a vars file (from an HR export): each team's complete member list
+#   org_members:
+#     Finance/Payroll: [amy@example.com, bo@example.com]
+#     Finance/Audit: [cy@example.com, auditors.example]
+#     Engineering/Platform/SRE: [dee@example.com]
+#     Engineering/Mobile: []
+- name: Load the org chart's members
+  ansible.builtin.include_vars:
+    file: org_chart_members.yml
+
+- name: The whole org, groups and members, in one task (member changes of all teams share requests)
+  community.mimecast.mimecast_group_tree:
+    root: Org
+    groups: "{{ org_members.keys() | list }}"
+    members: "{{ org_members }}"
+    purge: true
+
+- name: Turn an existing directory, groups and members, into code (right after the export, nothing changes)
+  block:
+    - name: Read every group and its members
+      community.mimecast.mimecast_group_info:
+        members: true
+      register: directory
+
+    - name: Save the paths and members as the desired state
+      ansible.builtin.copy:
+        content: "{{ {'mimecast_groups': directory.paths, 'mimecast_members': directory.members} | to_nice_yaml }}"
+        dest: group_vars/all/mimecast_directory.yml
+        mode: "0644"
+      delegate_to: localhost
+
+    - name: From now on, this task keeps groups and members as listed
+      community.mimecast.mimecast_group_tree:
+        groups: "{{ directory.paths }}"
+        members: "{{ directory.members }}"
+        purge: true
 
 - name: Turn an existing directory into code, in one round trip
   block:
@@ -187,6 +251,20 @@ skipped:
   returned: when the task failed part-way
   type: list
   elements: str
+members_added:
+  description:
+    - Members added (in check mode, that would be added), by the full path of their group, sorted; only the groups
+      that gain members.
+  returned: when O(members) is given
+  type: dict
+  sample: {"Org/Finance/Payroll": [amy@example.com]}
+members_removed:
+  description:
+    - Members removed (in check mode, that would be removed), by the full path of their group, sorted; only the
+      groups that lose members.
+  returned: when O(members) is given
+  type: dict
+  sample: {"Org/Finance/Payroll": [old@example.com]}
 groups:
   description:
     - Facts of every group under O(root) after the run, sorted by RV(groups[].path). In check mode, groups that
@@ -224,9 +302,17 @@ groups:
       type: int
       sample: 2
     user_count:
-      description: Number of members.
+      description:
+        - Number of members. For a group named in O(members), the count read before the run moved by the number of
+          members added and removed.
       type: int
       sample: 0
+    members:
+      description: The group's members after the run (predicted in check mode), lower-case and sorted.
+      returned: for the groups named in O(members)
+      type: list
+      elements: str
+      sample: [amy@example.com, partner.example]
 """
 
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
@@ -237,6 +323,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.tree_apply impo
     converge_tree,
     validate_batch_size,
 )
+from ansible_collections.community.mimecast.plugins.module_utils.tree_members import parse_members
 from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import parse_request
 
 
@@ -248,6 +335,7 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
             purge=dict(type="bool", default=False),
             batch_size=dict(type="int", default=DEFAULT_BATCH_SIZE),
+            members=dict(type="dict"),
         ),
         supports_check_mode=True,
     )
@@ -255,6 +343,9 @@ def main():
     with module.failures():
         root_path, entries = parse_request(params["groups"], params["root"])
         validate_batch_size(params["batch_size"])
+        if params["members"] is not None and params["state"] == "absent":
+            raise GroupError("members is only used with state=present: state=absent deletes the listed groups")
+        members = parse_members(params["members"], entries)
         if params["purge"] and params["state"] == "absent":
             raise GroupError("purge only applies to state=present")
         if params["purge"] and not entries and not root_path:
@@ -273,6 +364,7 @@ def main():
             purge=params["purge"],
             batch_size=params["batch_size"],
             check_mode=module.check_mode,
+            members=members,
         )
     for warning in outcome.warnings():
         module.warn(warning)

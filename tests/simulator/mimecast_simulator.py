@@ -75,6 +75,9 @@ DEFAULT_CONFIG = {
     # The most `data` items one request may carry (0: no cap). A request with more is refused whole,
     # with HTTP 400 and nothing executed, so a test can prove that a client splits its writes into batches.
     "max_items_per_request": 0,
+    # Member values (lower-case) that add-group-member refuses item by item (err_folder_member_not_allowed), the
+    # other items of the call still running: how a test gets one refused member inside a batch.
+    "refused_members": [],
 }
 # Smallest accepted value of each integer setting.
 INT_MINIMUMS = {
@@ -241,6 +244,10 @@ def validate_config(updates) -> dict:
             if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
                 raise ControlError("forbidden_paths must be a list of paths")
             value = list(value)
+        elif name == "refused_members":
+            if not isinstance(value, list) or not all(isinstance(v, str) and member_kind(v) for v in value):
+                raise ControlError("refused_members must be a list of valid addresses and domains")
+            value = [v.lower() for v in value]
         elif name == "id_mode" and value not in ID_MODES:
             raise ControlError(f"id_mode must be one of {', '.join(ID_MODES)}")
         clean[name] = value
@@ -469,9 +476,18 @@ class SimulatorState:
             "aliases": list(group.aliases),
         }
 
-    def groups_snapshot(self) -> dict:
+    def groups_snapshot(self, body=None) -> dict:
+        """Every group in creation order; with ``members`` in ``body`` (``?members=1``) each with its sorted
+        ``members`` too, so a test checks a whole directory's memberships in one control call."""
+        members = isinstance(body, dict) and body.get("members") not in (None, "", "0", False)
         with self.lock:
-            return {"root_id": self.root.canonical_id, "groups": [self._sim_record(g) for g in self._groups.values()]}
+            records = []
+            for group in self._groups.values():
+                record = self._sim_record(group)
+                if members:
+                    record["members"] = sorted(group.members)
+                records.append(record)
+            return {"root_id": self.root.canonical_id, "groups": records}
 
     def rotate_ids(self) -> dict:
         """Give the root and every group a new canonical id; old ids stay valid as aliases."""
@@ -958,6 +974,8 @@ class SimulatorState:
         group, value, field = self._member_target(item)
         if value in group.members:
             raise ItemError("err_folder_group_member_already_exists", "the member already exists in this group", field)
+        if value in self.config["refused_members"]:
+            raise ItemError("err_folder_member_not_allowed", "this member may not be added (refused_members)", field)
         notes = item.get("notes")
         record = self._put_member(group, value, "created_manually", notes if isinstance(notes, str) else None)
         return {"id": record["id"], "folderId": show_id(group), "emailAddress": value, "internal": record["internal"]}
@@ -980,12 +998,20 @@ class SimulatorState:
         return record
 
     def _control_group(self, body: dict) -> Group:
-        """The group a control call names by ``id`` (any alias) or by ``path`` (oldest on ambiguity)."""
+        """The group a control call names by ``id`` (any alias) or by ``path`` (oldest on ambiguity): a string
+        split on ``/``, or a list of names, which may contain ``/``."""
+        path = body.get("path")
+        if isinstance(path, list) and path and all(isinstance(name, str) and name for name in path):
+            names = list(path)
+        elif isinstance(path, str) and path.strip("/"):
+            names = [part for part in path.split("/") if part]
+        else:
+            names = None
         if isinstance(body.get("id"), str):
             group = self._by_id.get(body["id"])
-        elif isinstance(body.get("path"), str) and body["path"].strip("/"):
+        elif names is not None:
             group = self.root
-            for name in [part for part in body["path"].split("/") if part]:
+            for name in names:
                 group = next((g for g in self._groups.values() if g.parent is group and g.name == name), None)
                 if group is None:
                     break
@@ -1154,7 +1180,7 @@ def _control_routes():
         "/_sim/health": {"GET": lambda state, body: {"ok": True}},
         "/_sim/reset": {"POST": reset},
         "/_sim/seed": {"POST": lambda state, body: state.seed(body if body is not None else {})},
-        "/_sim/groups": {"GET": lambda state, body: state.groups_snapshot()},
+        "/_sim/groups": {"GET": lambda state, body: state.groups_snapshot(body)},
         "/_sim/stats": {"GET": lambda state, body: state.stats_snapshot()},
         "/_sim/stats/reset": {"POST": reset_stats},
         "/_sim/requests": {"GET": lambda state, body: state.requests_snapshot()},

@@ -258,3 +258,47 @@ def test_control_seeds_thousands_of_members_in_one_call_and_refuses_bad_ones(cli
 )
 def test_member_values_are_judged_like_mimecast(value, kind):
     assert sim.member_kind(value) == kind
+
+
+def test_refused_members_are_refused_one_by_one_while_the_rest_of_the_batch_runs(client):
+    staff, other = client.create("Staff"), client.create("Other")
+    client.control("POST", "/_sim/config", {"refused_members": ["Blocked@Example.com"]})
+    items = [
+        {"id": staff["id"], "emailAddress": "ok@example.com"},
+        {"id": staff["id"], "emailAddress": "blocked@example.com"},
+        {"id": other["id"], "emailAddress": "also@example.com"},
+    ]
+    answer = client.call(ADD, items)
+
+    assert [r["emailAddress"] for r in answer.body["data"]] == ["ok@example.com", "also@example.com"]
+    assert [(f["key"], f["errors"][0]["code"]) for f in answer.body["fail"]] == [
+        (items[1], "err_folder_member_not_allowed")
+    ]
+    assert client.control("GET", f"/_sim/members?id={staff['id']}")["members"] == ["ok@example.com"]
+    answer = client.request(
+        "POST", "/_sim/config", {"refused_members": ["not valid"]}, {"Content-Type": "application/json"}
+    )
+    assert answer.status == 400
+
+
+def test_a_group_whose_name_holds_a_slash_is_named_by_a_list_of_names(client):
+    client.control("POST", "/_sim/seed", {"groups": [{"name": "Sales/Marketing", "parent": ["Org"]}]})
+    seeded = client.control("POST", "/_sim/members", {"path": ["Org", "Sales/Marketing"], "members": ["a@example.com"]})
+
+    assert seeded["members"] == ["a@example.com"]
+    snapshot = client.control("GET", "/_sim/members", {"path": ["Org", "Sales/Marketing"]})
+    assert snapshot["id"] == seeded["id"] and snapshot["count"] == 1
+    answer = client.request("POST", "/_sim/members", {"path": ["Org", ""]}, {"Content-Type": "application/json"})
+    assert answer.status == 400
+
+
+def test_the_groups_snapshot_carries_every_groups_members_when_asked(client):
+    staff, empty = client.create("Staff"), client.create("Empty")
+    client.control("POST", "/_sim/members", {"id": staff["id"], "members": ["b@example.com", "a@example.com"]})
+
+    with_members = client.control("GET", "/_sim/groups?members=1")["groups"]
+    assert [(g["id"], g["members"]) for g in with_members] == [
+        (staff["id"], ["a@example.com", "b@example.com"]),
+        (empty["id"], []),
+    ]
+    assert all("members" not in g for g in client.control("GET", "/_sim/groups")["groups"])

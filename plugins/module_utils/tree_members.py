@@ -1,0 +1,234 @@
+# Copyright (c) community.mimecast contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The members of a whole tree: the ``members`` option of ``mimecast_group_tree`` checked before any request,
+the member reads and per-group plans (``members.plan_members``, the planner ``mimecast_group`` uses), and
+the member writes batched across groups. Internal use only: this API may change without notice.
+
+Mimecast runs each item of ``add-group-member`` and ``remove-group-member`` on its own ``id``, so one request
+carries changes for many groups, up to ``batch_size`` items. The order of a tree task's writes is: creates
+(tree_apply), then every member add, then every member remove, then deletes (tree_apply), so that no member
+write targets a group about to be deleted and a member that stays is never missing in between.
+
+A member batch whose outcome is unknown is never sent again blind: ``confirm`` reads the members of each group
+that has an item in doubt (one read per group, every page) and only the items with no visible effect are
+sent again. "Already a member" on add and "not a member" on remove count as done (the wanted state holds).
+"""
+
+from ansible_collections.community.mimecast.plugins.module_utils.client import WriteError
+from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
+from ansible_collections.community.mimecast.plugins.module_utils.members import (
+    ADD_GROUP_MEMBER,
+    ALREADY_MEMBER,
+    NOT_A_MEMBER,
+    REMOVE_GROUP_MEMBER,
+    MemberError,
+    member_item,
+    members_after,
+    plan_members,
+    read_members,
+    refuse_ldap_change,
+    validate_members,
+)
+from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import _refuse, join_path, split_entry
+
+
+def parse_members(members, entries):
+    """Check a tree task's ``members`` option before any request; return ``{relative path tuple: [values]}``.
+
+    Keys are parsed like ``groups`` entries (:func:`tree_plan.split_entry`) and must be a listed path or an
+    ancestor one implies; each value is the complete member list (``members.validate_members``' ``set``:
+    lower-cased, de-duplicated). Every bad key or value is named in one GroupError. None stays None.
+    """
+    if members is None:
+        return None
+    if not isinstance(members, dict):
+        raise GroupError("members must be a dict of paths (as in groups) to their complete member lists")
+    listed = set(entry[:depth] for entry in entries for depth in range(1, len(entry) + 1))
+    wanted, problems = {}, []
+    for position, (key, values) in enumerate(members.items(), start=1):
+        try:
+            path = split_entry(key, position, option="members key")
+        except GroupError as exc:
+            problems.append(str(exc))
+            continue
+        if path not in listed:
+            problems.append("members key %r is not a path of groups (nor an ancestor of one)" % key)
+            continue
+        if values is None or isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+            problems.append("members of %r must be a list of addresses and domains ([] empties the group)" % key)
+            continue
+        try:
+            wanted[path] = validate_members({"set": values})["set"]
+        except MemberError as exc:
+            text = str(exc)
+            problems.append(
+                "members of %r: %s" % (key, text[len("members: ") :] if text.startswith("members: ") else text)
+            )
+    if problems:
+        _refuse(problems, "members has %d bad entr%s" % (len(problems), "y" if len(problems) == 1 else "ies"))
+    return wanted
+
+
+class MemberChange:
+    """The members of one named group: ``before`` (None for a group this run creates), the wanted ``after``,
+    and what goes: ``to_add`` and ``to_remove`` (sorted). ``group`` is its facts, None when it is created."""
+
+    __slots__ = ("after", "before", "group", "path", "to_add", "to_remove")
+
+    def __init__(self, path, group, before, to_add, to_remove):
+        self.path = path
+        self.group = group
+        self.before = before
+        self.to_add = to_add
+        self.to_remove = to_remove
+        self.after = members_after(before or [], to_add, to_remove)
+
+
+class TreeMembers:
+    """The member side of one tree task: the plan per named group, and what the writes did."""
+
+    def __init__(self, changes):
+        self.changes = changes  # [MemberChange] sorted by path
+        self.added = {}  # full path tuple -> [values] added (in check mode: that would be)
+        self.removed = {}  # full path tuple -> [values] removed
+        self.skipped = []  # full path tuples whose group could not be created: no member was sent
+        # Members Mimecast answered "already a member" / "not a member" for on a first try: the wanted state
+        # holds, made by someone else, so they are no change of this task's.
+        self.held_added = {}
+        self.held_removed = {}
+
+    @property
+    def changed(self):
+        return bool(self.added or self.removed)
+
+    def plan_only(self):
+        """Check mode: what would be done is what is planned."""
+        for change in self.changes:
+            if change.to_add:
+                self.added[change.path] = list(change.to_add)
+            if change.to_remove:
+                self.removed[change.path] = list(change.to_remove)
+
+    def now(self, change):
+        """The sorted members of ``change``'s group as this run leaves them."""
+        added = self.added.get(change.path, []) + self.held_added.get(change.path, [])
+        removed = self.removed.get(change.path, []) + self.held_removed.get(change.path, [])
+        return members_after(change.before or [], added, removed)
+
+    def counts(self):
+        """(members added, members removed) in all."""
+        return sum(len(v) for v in self.added.values()), sum(len(v) for v in self.removed.values())
+
+    def result(self, result, diff=False):
+        """Add ``members_added``, ``members_removed``, ``groups[].members`` and the diff's members to ``result``."""
+        result["members_added"] = dict((join_path(path), sorted(v)) for path, v in self.added.items())
+        result["members_removed"] = dict((join_path(path), sorted(v)) for path, v in self.removed.items())
+        by_path = dict((join_path(change.path), change) for change in self.changes)
+        for group in result.get("groups", []):
+            change = by_path.get(group["path"])
+            if change is None:
+                continue
+            members = self.now(change)
+            group["members"] = members
+            if isinstance(group.get("user_count"), int):
+                group["user_count"] = max(group["user_count"] + len(members) - len(change.before or []), 0)
+        if diff and "diff" in result:
+            result["diff"]["before"]["members"] = dict(
+                (join_path(c.path), list(c.before)) for c in self.changes if c.before is not None
+            )
+            result["diff"]["after"]["members"] = dict(
+                (join_path(c.path), self.now(c)) for c in self.changes if c.path not in self.skipped
+            )
+        return result
+
+    def write(self, client, outcome, batch_size):
+        """Send every add, then every remove, in requests of at most ``batch_size`` items across groups.
+
+        ``outcome`` is the tree's TreeOutcome: the ids of the groups it created, and where refused items
+        (``failures``, naming path and member), items of unknown outcome (``unknown``), items of a request
+        refused whole (``not_done``) and groups not attempted (``skipped``) go. A WriteError that stops a request
+        is raised after its items were filed there.
+        """
+        ids = dict((path, facts.get("id")) for path, facts in outcome.created)
+        ready = []
+        for change in self.changes:
+            group_id = change.group["id"] if change.group is not None else ids.get(change.path)
+            if group_id is None:
+                if change.to_add or change.to_remove:
+                    self.skipped.append(change.path)
+                    outcome.skipped.append(("members", change.path))
+                continue
+            ready.append((change, group_id))
+        steps = (
+            (ADD_GROUP_MEMBER, "add member %s to", "to_add", self.added, self.held_added, ALREADY_MEMBER, True),
+            (REMOVE_GROUP_MEMBER, "remove member %s from", "to_remove", self.removed, self.held_removed, NOT_A_MEMBER,
+             False),
+        )  # fmt: skip
+        for api_path, action, attribute, done, held, settled, present in steps:
+            ops = [(change.path, value, group_id) for change, group_id in ready for value in getattr(change, attribute)]
+            for start in range(0, len(ops), batch_size):
+                batch = ops[start : start + batch_size]
+                items = [member_item(group_id, value) for _path, value, group_id in batch]
+                confirm = _confirm_members(client, items, batch, present)
+                stop = None
+                try:
+                    results = client.write(api_path, items, confirm, needs_record=False)
+                except WriteError as exc:
+                    results, stop = exc.results, exc
+                for (path, value, _group_id), result in zip(batch, results):
+                    if result.ok or (result.codes == {settled} and result.resent):
+                        # a settled answer to a resend may be the earlier try's own effect
+                        done.setdefault(path, []).append(value)
+                    elif result.codes == {settled} and not result.unknown and stop is None:
+                        held.setdefault(path, []).append(value)  # someone else made the change: no change of ours
+                    else:
+                        outcome.not_ok(action % value, path, result, stop)
+                if stop is not None:
+                    raise stop
+
+
+def _confirm_members(client, items, batch, present):
+    """A ``confirm`` for member writes: read the members of each group with an item in doubt once; an item whose
+    effect is visible (the member is there after an add, gone after a remove) is confirmed with ``{}``."""
+    op_of = dict((id(item), op) for item, op in zip(items, batch))
+
+    def confirm(pending):
+        now = {}
+        found = []
+        for item in pending:
+            _path, value, group_id = op_of[id(item)]
+            if group_id not in now:
+                now[group_id] = set(read_members(client, group_id))
+            found.append({} if (value in now[group_id]) == present else None)
+        return found
+
+    return confirm
+
+
+def plan_tree_members(client, plan, wanted):
+    """Read the members of the existing groups named in ``wanted`` (from :func:`parse_members`) and plan each
+    group; return a :class:`TreeMembers`. A group ``plan`` creates starts empty: it is not read.
+
+    Raises GroupError, before any write, naming every group synchronised from the directory (source ldap)
+    whose members would change.
+    """
+    created = set(op.path for op in plan.creates)
+    changes, problems = [], []
+    for path in sorted((plan.root_path + rel for rel in wanted), key=join_path):
+        want = {"set": wanted[path[len(plan.root_path) :]]}
+        if path in created:
+            group, current = None, None
+        else:
+            group = plan.before[path][0]
+            current = read_members(client, group["id"])
+        to_add, to_remove = plan_members(current or [], want)
+        try:
+            refuse_ldap_change(group or {}, to_add, to_remove, label=join_path(path))
+        except MemberError as exc:
+            problems.append(str(exc))
+        changes.append(MemberChange(path, group, current, to_add, to_remove))
+    if problems:
+        _refuse(problems, "members refused before any write")
+    return TreeMembers(changes)
