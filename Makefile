@@ -7,7 +7,8 @@
 #                      one gate (for every ansible-core it runs on), with the same table
 #   make gate-units-2.19 (gate-sanity-2.21, gate-integration-2.16, ...)
 #                      one gate on one ansible-core, output straight to the terminal;
-#                      TARGETS='mimecast_group' (integration) or a test path (units) runs only those
+#                      TARGETS='mimecast_group' (integration) or a test path (units) runs only those;
+#                      targets with the alias slow: make gate-integration-slow-2.19 TARGETS=mimecast_group_soak
 #   make bench         every benchmarks/bench_*.py (prints figures, never fails on one); BENCH_ARGS='-n 30'
 #   make clean         remove .build/ (copies, logs, tarball); make distclean also removes .venv/ and .nox/
 #
@@ -133,7 +134,7 @@ $(addprefix gate-integration-,$(CORES)): gate-integration-%: venv-nox
 # that the two halves run on the two workers and each stays well inside GATE_TIMEOUT.
 gate-integration-slow-$(FULL_CORE): gate-integration-slow-%: venv-nox
 	@$(checked) --require '^Running \S+ integration test role' --forbid 'All targets skipped' \
-		-- $(NOX_CORE) integration-slow-$* $(if $(TARGETS),-- $(TARGETS))
+		-- $(NOX_CORE) integration-slow-$* -- $(or $(TARGETS),slow/)
 
 # Units and integration of FULL_CORE export their coverage data to .build/coverage-X.Y.
 gate-coverage-$(FULL_CORE): gate-coverage-%: venv-nox
