@@ -127,13 +127,13 @@ $(addprefix gate-units-,$(CORES)): gate-units-%: venv-nox
 # The session starts the simulator around ansible-test (tests/ci/simulator.py); targets with the
 # alias `slow` run on FULL_CORE only.
 $(addprefix gate-integration-,$(CORES)): gate-integration-%: venv-nox
-	@$(checked) --require '^Running \S+ integration test role' --forbid 'All targets skipped' \
+	@$(checked) --require '^Running \S+ integration test (role|script)' --forbid 'All targets skipped' \
 		-- $(NOX_CORE) integration-$* $(if $(TARGETS),-- $(TARGETS))
 
 # The targets with the alias `slow`, on FULL_CORE only: a gate of their own beside gate-integration-X.Y, so
 # that the two halves run on the two workers and each stays well inside GATE_TIMEOUT.
 gate-integration-slow-$(FULL_CORE): gate-integration-slow-%: venv-nox
-	@$(checked) --require '^Running \S+ integration test role' --forbid 'All targets skipped' \
+	@$(checked) --require '^Running \S+ integration test (role|script)' --forbid 'All targets skipped' \
 		-- $(NOX_CORE) integration-slow-$* -- $(or $(TARGETS),slow/)
 
 # Units and integration of FULL_CORE export their coverage data to .build/coverage-X.Y.
