@@ -124,7 +124,9 @@ groups:
       sample: eNoVjr0OgjAYAN
     path:
       description:
-        - Names from the root down to the group, joined by C(/).
+        - Names from the root down to the group, joined by C(/), with a C(/) inside a name written V(\\/) and a
+          backslash V(\\\\) (the path syntax of the notes), so that the root group C(Sales/Marketing) has the path
+          V(Sales\\/Marketing).
         - V(null) if the chain of parents cannot be followed in what Mimecast returned.
       type: str
       sample: Departments/EMEA/Finance
@@ -148,20 +150,22 @@ groups:
       sample: [jane.doe@example.com, partner.example]
 paths:
   description:
-    - The full paths (names from the root joined by C(/)) of the groups in RV(groups), sorted; a group whose chain
-      of parents cannot be followed is left out.
+    - The full paths (RV(groups[].path)) of the groups in RV(groups), sorted. A group whose chain of parents
+      cannot be followed is left out, and so is a group with a name on its path that a path entry cannot hold
+      (white space at its start or end, a control character, over 255 characters);
+      O(community.mimecast.mimecast_group_tree#module:purge) keeps those groups.
     - Given as O(community.mimecast.mimecast_group_tree#module:groups) with
-      O(community.mimecast.mimecast_group_tree#module:purge=true), they describe the directory as it is, so that
-      task changes nothing. An existing directory becomes code in one step.
+      O(community.mimecast.mimecast_group_tree#module:purge=true), they describe the directory as it is, names
+      holding C(/) included, so that task changes nothing. An existing directory becomes code in one step.
   returned: success
   type: list
   elements: str
-  sample: [Departments, Departments/EMEA, Departments/EMEA/Finance]
+  sample: [Departments, Departments/EMEA, Departments/EMEA/Finance, Sales\/Marketing]
 """
 
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import list_groups
-from ansible_collections.community.mimecast.plugins.module_utils.group_tree import validate_target
+from ansible_collections.community.mimecast.plugins.module_utils.group_tree import listable, validate_target
 from ansible_collections.community.mimecast.plugins.module_utils.members import read_members
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
 
@@ -189,7 +193,7 @@ def main():
         if params["members"]:
             groups = [dict(group, members=read_members(directory.client, group["id"])) for group in groups]
     # Fed back as mimecast_group_tree's groups (with purge), these paths leave the directory as it is.
-    paths = sorted(g["path"] for g in groups if g["path"] is not None)
+    paths = sorted(g["path"] for g in groups if g["path"] is not None and listable(g["path"]))
     module.exit_json(changed=False, groups=groups, paths=paths)
 
 
