@@ -73,7 +73,7 @@ def split_entry(entry, position):
     try:
         names = split_path(entry)
     except PathError as exc:
-        raise GroupError("groups entry %d: %s" % (position, exc)) from None
+        raise GroupError("groups entry %d (%r): %s" % (position, entry, exc)) from None
     return tuple(validate_name(name, what=what) for name in names)
 
 
