@@ -141,6 +141,11 @@ EXAMPLES = r"""
         name: Finance
         parent: Departments/EMEA
 
+- name: Create a team under the root group named Sales/Marketing (a / inside a name is written \/)
+  community.mimecast.mimecast_group:
+    name: Events
+    parent: Sales\/Marketing
+
 - name: Rename a group and move it under Departments/EMEA
   community.mimecast.mimecast_group:
     id: "{{ contractors.group.id }}"

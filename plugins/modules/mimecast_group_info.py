@@ -36,6 +36,7 @@ options:
     description:
       - Only direct children of the group at this path of names from the root, such as V(Departments/EMEA);
         V(/) means groups at the root. A parent that does not exist has no children.
+      - A C(/) inside a name is written V(\\/) and a backslash V(\\\\) (the path syntax of the notes).
       - Mutually exclusive with O(parent_id).
     type: str
   parent_id:

@@ -171,12 +171,15 @@ def run_playbooks(project, env, playbooks, extra, check):
 
 
 def recaps(output):
-    """The localhost line of each play recap: one per playbook run."""
-    found = []
+    """The counts of each playbook run. ansible-playbook prints a recap after each playbook, with the counts
+    so far: each playbook's own are the differences."""
+    found, before = [], dict.fromkeys(("ok", "changed", "unreachable", "failed"), 0)
     for line in output.splitlines():
         match = RECAP.match(line.strip())
         if match:
-            found.append(dict((key, int(value)) for key, value in match.groupdict().items()))
+            now = dict((key, int(value)) for key, value in match.groupdict().items())
+            found.append(dict((key, now[key] - before[key]) for key in now))
+            before = now
     return found
 
 
