@@ -129,8 +129,10 @@ def ensure_present(directory, name, parent=None, parent_id=None, check_mode=Fals
         if not check_mode:
             raise
         if warn is not None:
-            warn("check mode: %s. The group is shown as it would be created; its parent must be created by an "
-                 "earlier task (a real run fails here otherwise)" % exc)
+            warn(
+                "check mode: %s. The group is shown as it would be created; its parent must be created by an "
+                "earlier task (a real run fails here otherwise)" % exc
+            )
         return True, None, planned_group(name, None)
     if len(location.matches) > 1:
         raise GroupError(_ambiguous(name, location.matches))

@@ -59,7 +59,8 @@ def split_path(path, anchored=False):
             if escaped not in (SEPARATOR, ESCAPE):
                 raise PathError(
                     "the path '%s' has '%s%s' at character %d: the only escapes are '%s%s' (a '%s' in a name) and "
-                    "'%s%s' (a backslash)" % (path, char, escaped, position + 1, ESCAPE, SEPARATOR, SEPARATOR, ESCAPE, ESCAPE)
+                    "'%s%s' (a backslash)"
+                    % (path, char, escaped, position + 1, ESCAPE, SEPARATOR, SEPARATOR, ESCAPE, ESCAPE)
                 )
             current.append(escaped)
             position += 2

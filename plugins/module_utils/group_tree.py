@@ -18,6 +18,8 @@ Why identity is not a string comparison:
 
 from ansible_collections.community.mimecast.plugins.module_utils.group_path import (
     SEPARATOR as PATH_SEPARATOR,
+)
+from ansible_collections.community.mimecast.plugins.module_utils.group_path import (
     PathError,
     join_path,
 )

@@ -378,9 +378,7 @@ def _plan_purge(below, wanted, index):
         if group.get("source") == "ldap":
             reasons[group["id"]] = "synchronised from the directory (source ldap)"
         elif group["id"] in unaddressable:
-            reasons[group["id"]] = (
-                "its path cannot be written in a groups entry (a name on it breaks the name rules)"
-            )
+            reasons[group["id"]] = "its path cannot be written in a groups entry (a name on it breaks the name rules)"
     # A group stays when it is wanted or kept, and so does every ancestor of one: walk children before parents.
     staying = set()
     for path, group in reversed(below):

@@ -39,10 +39,15 @@ import yaml
 DIRECTIVE = re.compile(r"^(?P<indent>[ ]*)\.\. code-block::[ ]*(?P<lang>\S+)[ ]*$")
 GUIDE_FILE = re.compile(r"^[ ]*\.\. guide-file:[ ]*(?P<path>\S+)[ ]*$")
 NAMED = re.compile(r"^#[ ]+(?P<path>[\w.-]+(?:/[\w.-]+)*\.(?:yml|yaml|cfg|ini|csv|json))(?:[ ].*)?$")
-RECAP = re.compile(r"^localhost\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+"
-                   r"failed=(?P<failed>\d+)")
+RECAP = re.compile(
+    r"^localhost\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+"
+    r"failed=(?P<failed>\d+)"
+)
 CHECK_MODE_WARNING = "must be created by an earlier task"
-VAULT_VARS = {"vault_mimecast_client_id": "mimecast_client_id", "vault_mimecast_client_secret": "mimecast_client_secret"}
+VAULT_VARS = {
+    "vault_mimecast_client_id": "mimecast_client_id",
+    "vault_mimecast_client_secret": "mimecast_client_secret",
+}
 
 
 class GuideError(Exception):
@@ -117,7 +122,9 @@ def build_project(collection, project):
                     data = yaml.safe_load(content)
                 except yaml.YAMLError as exc:
                     raise GuideError("%s: the YAML block does not parse: %s" % (where, exc)) from None
-                playbook = isinstance(data, list) and bool(data) and all(isinstance(p, dict) and "hosts" in p for p in data)
+                playbook = (
+                    isinstance(data, list) and bool(data) and all(isinstance(p, dict) and "hosts" in p for p in data)
+                )
             if playbook and path is None:
                 path = "%s_%d.yml" % (guide, line)
             if path is None:
@@ -146,7 +153,9 @@ class Simulator:
 
     def call(self, path, method="GET"):
         request = urllib.request.Request(
-            "%s/_sim/%s" % (self.url, path), data=b"{}" if method == "POST" else None, method=method,
+            "%s/_sim/%s" % (self.url, path),
+            data=b"{}" if method == "POST" else None,
+            method=method,
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - the local simulator
@@ -165,8 +174,9 @@ def run_playbooks(project, env, playbooks, extra, check):
     if check:
         command += ["--check", "--diff"]
     started = time.monotonic()
-    completed = subprocess.run(command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               universal_newlines=True, check=False)
+    completed = subprocess.run(
+        command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False
+    )
     return completed.returncode, completed.stdout, time.monotonic() - started
 
 
@@ -195,13 +205,16 @@ def run_pass(name, project, env, playbooks, extra, check=False, no_change=False)
     if no_change and changed:
         why.append("changes on a run that must change nothing, in %s" % ", ".join(changed))
     warnings = [
-        line for line in output.splitlines()
+        line
+        for line in output.splitlines()
         if line.startswith("[WARNING]") and not (check and CHECK_MODE_WARNING in line)
     ]
     if warnings:
         why.append("unexpected warnings: %s" % " | ".join(warnings))
-    print("%s pass: %s in %.1fs, changed per playbook: %s" % (
-        name, "failed" if why else "ok", seconds, [recap["changed"] for recap in stats]))
+    print(
+        "%s pass: %s in %.1fs, changed per playbook: %s"
+        % (name, "failed" if why else "ok", seconds, [recap["changed"] for recap in stats])
+    )
     if why:
         print(output)
         return ["%s pass: %s" % (name, "; ".join(why))]
@@ -211,8 +224,11 @@ def run_pass(name, project, env, playbooks, extra, check=False, no_change=False)
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="integration_config.yml (simulator address and accounts)")
-    parser.add_argument("--collection", help="the collection's root directory (default: the nearest directory "
-                        "above this script that has docs/docsite/extra-docs.yml)")
+    parser.add_argument(
+        "--collection",
+        help="the collection's root directory (default: the nearest directory "
+        "above this script that has docs/docsite/extra-docs.yml)",
+    )
     parser.add_argument("--work", required=True, help="a directory for the project the guides build")
     args, _rest = parser.parse_known_args()
     with open(args.config, encoding="utf-8") as handle:
@@ -240,8 +256,9 @@ def main():
     simulator.call("reset", "POST")
     problems = run_pass("check", project, env, playbooks, extra, check=True)
     if simulator.groups() or simulator.writes():
-        problems.append("check mode wrote to the directory: %d groups, %d writes" % (
-            len(simulator.groups()), simulator.writes()))
+        problems.append(
+            "check mode wrote to the directory: %d groups, %d writes" % (len(simulator.groups()), simulator.writes())
+        )
     problems += run_pass("real", project, env, playbooks, extra)
     created = len(simulator.groups())
     if not created:
@@ -254,8 +271,10 @@ def main():
     if problems:
         print("\n".join(["guides: %d problem(s):" % len(problems)] + problems), file=sys.stderr)
         return 1
-    print("guides: %d playbooks passed in check mode from an empty directory, for real, and again with no change"
-          % len(playbooks))
+    print(
+        "guides: %d playbooks passed in check mode from an empty directory, for real, and again with no change"
+        % len(playbooks)
+    )
     return 0
 
 

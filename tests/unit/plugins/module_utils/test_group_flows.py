@@ -167,9 +167,7 @@ def test_check_mode_plans_the_group_and_writes_nothing(api):
 
 def test_check_mode_predicts_a_create_under_a_parent_an_earlier_task_makes(api):
     warnings = []
-    changed, before, after = present(
-        api, "Finance", parent="Departments/EMEA", check_mode=True, warn=warnings.append
-    )
+    changed, before, after = present(api, "Finance", parent="Departments/EMEA", check_mode=True, warn=warnings.append)
     assert changed and before is None
     assert after["id"] is None and after["parent_id"] is None and after["name"] == "Finance"
     assert len(warnings) == 1

@@ -72,8 +72,7 @@ def tasks_of(items):
         assert isinstance(item, dict), "an example is not a task: %r" % (item,)
         yield item
         for key in BLOCK_KEYS:
-            for task in tasks_of(item.get(key)):
-                yield task
+            yield from tasks_of(item.get(key))
 
 
 def module_calls(task):
@@ -103,7 +102,8 @@ def check_examples(examples, specs):
         defaults = (task.get("module_defaults") or {}).get(ACTION_GROUP)
         if isinstance(defaults, dict):
             problems.extend(
-                "%r: %s" % (task.get("name"), p) for p in unknown_options(defaults, connection_argument_spec(), ACTION_GROUP)
+                "%r: %s" % (task.get("name"), p)
+                for p in unknown_options(defaults, connection_argument_spec(), ACTION_GROUP)
             )
     if not calls:
         problems.append("no task calls a %s module" % COLLECTION)
