@@ -42,7 +42,7 @@ options:
       - Each name is matched exactly, case included. An empty name (V(A//B), or a C(/) at the start or end), a
         bad escape, a name over 255 characters, control characters, or leading or trailing white space is refused
         before any request, naming the entry.
-      - A C(/) inside a name is written V(\\/) and a backslash V(\\\\) (the path syntax of the notes):
+      - A C(/) inside a name is written V(\\/) and a backslash V(\\\\) (the path syntax of the notes), so
         V(Sales\\/Marketing) is the root group C(Sales/Marketing).
     type: list
     elements: str
