@@ -42,8 +42,8 @@ def test_every_short_name_survives_the_round_trip():
 def test_paths_of_several_names_survive_the_round_trip_anchored_or_not():
     rng = random.Random(17)
     pool = list(every_name(3)) + ["Sales/Marketing", "B/C", "a\\b", "\\", "/", "//", "\\/", "Équipe été", "営業/東京"]
-    for _ in range(3000):
-        names = tuple(rng.choice(pool) for _ in range(rng.randint(1, 5)))
+    for _round in range(3000):
+        names = tuple(rng.choice(pool) for _position in range(rng.randint(1, 5)))
         path = join_path(names)
         assert split_path(path) == names
         assert split_path(path, anchored=True) == names
