@@ -59,10 +59,10 @@ antsibull-docs sphinx-init --use-current --squash-hierarchy --dest-dir "$project
 # without limit (its default): give up after 10 s instead.
 echo "intersphinx_timeout = 10" >>"$project/conf.py"
 # The generated pages link to three labels of the Ansible documentation (common_return_values,
-# ansible_configuration_settings, action_plugins). conf.py falls back to OUTPUT_DIR/ansible_devel.inv when
+# ansible_configuration_settings, action_plugins). conf.py falls back to ../ansible_devel.inv (beside conf.py) when
 # the Ansible inventory cannot be fetched: that file, with just those labels, keeps the links working
 # offline (they point at docs.ansible.com either way).
-python3 - "$out/ansible_devel.inv" <<'PY'
+python3 - "$project/ansible_devel.inv" <<'PY'
 import sys
 import zlib
 
@@ -132,6 +132,18 @@ antsibull-docs --config-file "$project/antsibull-docs.cfg" collection --use-curr
 if ! grep -q '^\.\. envvar::' "$project/rst/environment_variables.rst" 2>/dev/null; then
     rm -f -- "$project/rst/environment_variables.rst"
 fi
+# The release notes (docs/docsite/config.yml, changelog.write_changelog). Before the first release
+# antsibull-docs writes the page without a title, which a toctree cannot link: give it one.
+if [[ -f "$project/rst/changelog.rst" ]] && ! grep -q '^===' "$project/rst/changelog.rst"; then
+    python3 - "$project/rst/changelog.rst" <<'PY'
+import sys
+
+with open(sys.argv[1], encoding="utf-8") as page:
+    label, _newline, rest = page.read().partition("\n")
+with open(sys.argv[1], "w", encoding="utf-8") as page:
+    page.write("%s\n\nRelease notes\n=============\n%s" % (label, rest))
+PY
+fi
 
 # 5. The HTML. Every warning goes to a file; after the build, the ones allowed above are set
 #    aside and anything else fails.
@@ -166,7 +178,7 @@ for line in open(warnings_file, encoding="utf-8"):
 def allowed(entry):
     first, rest = entry[0], entry[1:]
     # Offline, intersphinx cannot fetch the inventories of the Python and Jinja documentation (the Ansible
-    # labels the pages use come from OUTPUT_DIR/ansible_devel.inv then).
+    # labels the pages use come from the project's ansible_devel.inv then).
     return (
         first == "WARNING: failed to reach any of the inventories with the following issues:"
         and bool(rest)
