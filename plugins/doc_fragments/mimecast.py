@@ -97,6 +97,17 @@ options:
 notes:
   - All community.mimecast modules are in the action group C(community.mimecast.mimecast), so
     C(module_defaults) can set the connection once for all of them.
+  - Keep the secrets in C(module_defaults) fed from Ansible Vault, or in the E(MIMECAST_*) variables of the
+    controller's environment (as AWX and AAP credentials inject them); never in a task's or play's C(environment)
+    keyword, whose values Ansible prints at C(-vvv).
+  - Paths of groups (O(community.mimecast.mimecast_group#module:parent),
+    O(community.mimecast.mimecast_group_tree#module:groups), O(community.mimecast.mimecast_group_tree#module:root),
+    O(community.mimecast.mimecast_group_info#module:parent), and every path a module returns) are group names from
+    the root joined by C(/). A C(/) inside a name is written V(\\/) and a backslash V(\\\\); no other escape
+    exists. So V(Sales\\/Marketing) is the one root group C(Sales/Marketing), and V(A/B\\/C) the group C(B/C)
+    under C(A). In YAML, write such a path unquoted or in single quotes (V('Sales\\/Marketing')); in double quotes
+    each backslash is doubled (V("Sales\\\\/Marketing")). A lone backslash, any other escape, or an empty name
+    (V(A//B)) is refused before any request.
 requirements:
   - requests >= 2.25
 """

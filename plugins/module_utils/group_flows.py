@@ -70,6 +70,12 @@ def _locate_under_id(directory, name, parent_id):
     return Location(parent_id, [])
 
 
+def _is_current_parent(directory, parent_id):
+    """True when ``parent_id`` is the id of a listed group or of the invisible root (one more listing)."""
+    tree = directory.tree()
+    return tree.get(parent_id) is not None or parent_id == tree.root_id()
+
+
 def _ambiguous(name, matches):
     return "%d groups named %r exist under that parent (ids: %s); resolve the duplicates in Mimecast first" % (
         len(matches),
@@ -123,19 +129,37 @@ def _label(name, parent=None, parent_id=None):
     return name
 
 
-def ensure_present(directory, name, parent=None, parent_id=None, check_mode=False):
-    """Make sure the group exists; return ``(changed, before, after)`` facts (``before`` is None if created)."""
+def ensure_present(directory, name, parent=None, parent_id=None, check_mode=False, warn=None):
+    """Make sure the group exists; return ``(changed, before, after)`` facts (``before`` is None if created).
+
+    In check mode a ``parent`` path that does not exist yet is no error: an earlier task of the same run may
+    create it, so the create is predicted (``id`` and ``parent_id`` None) and ``warn`` (a callable, if given)
+    says so. A real run refuses the missing parent. A ``parent_id`` that is no group's id is refused in check
+    mode as Mimecast refuses it in a real run.
+    """
 
     def relocate():
         return locate(directory, name, parent=parent, parent_id=parent_id)
 
-    location = relocate()
+    try:
+        location = relocate()
+    except ParentNotFound as exc:
+        if not check_mode:
+            raise
+        if warn is not None:
+            warn(
+                "check mode: %s. The group is shown as it would be created; its parent must be created by an "
+                "earlier task (a real run fails here otherwise)" % exc
+            )
+        return True, None, planned_group(name, None)
     if len(location.matches) > 1:
         raise GroupError(_ambiguous(name, location.matches))
     if location.matches:
         group = location.matches[0]
         return False, group, group
     if check_mode:
+        if parent_id and not _is_current_parent(directory, parent_id):
+            raise GroupError("parent_id %r is not the current id of any group" % parent_id)
         return True, None, planned_group(name, location.parent_id)
     item = {"description": name}
     if location.parent_id:

@@ -16,8 +16,16 @@ Why identity is not a string comparison:
   parent path on every run; ids are compared only within one run's answers.
 """
 
+from ansible_collections.community.mimecast.plugins.module_utils.group_path import (
+    SEPARATOR as PATH_SEPARATOR,
+)
+from ansible_collections.community.mimecast.plugins.module_utils.group_path import (
+    PathError,
+    join_path,
+)
+from ansible_collections.community.mimecast.plugins.module_utils.group_path import split_path as split_names
+
 MAX_NAME_LENGTH = 255
-PATH_SEPARATOR = "/"
 
 
 class GroupError(ValueError):
@@ -58,21 +66,32 @@ def validate_name(name, what="name"):
 
 
 def split_path(path):
-    """Split a parent path of group names (``Departments/EMEA``) into its names; raise GroupError if malformed.
+    """Split a parent path (``Departments/EMEA``, ``Sales\\/Marketing``) into its names; raise GroupError if malformed.
 
-    A leading separator is allowed (``/Departments/EMEA``) and means the same. A path names groups from the
-    root, so a group whose own name contains the separator cannot be reached by path: use ``parent_id``.
+    The path syntax (``\\/`` for a ``/`` in a name, ``\\\\`` for a backslash) is group_path's. A leading or
+    trailing separator is allowed (``/Departments/EMEA/``) and means the same; ``/`` alone is the root (``[]``).
     """
     if path is None or not path.strip():
         raise GroupError("parent must not be empty or blank: omit it, or give %r, for the root" % PATH_SEPARATOR)
-    if path == PATH_SEPARATOR:
-        return []
-    names = path[1:].split(PATH_SEPARATOR) if path.startswith(PATH_SEPARATOR) else path.split(PATH_SEPARATOR)
-    if path.endswith(PATH_SEPARATOR) and len(names) > 1:
-        names = names[:-1]
+    try:
+        names = split_names(path, anchored=True)
+    except PathError as exc:
+        raise GroupError("parent: %s" % exc) from None
     for name in names:
         validate_name(name, what="each name in parent %r" % path)
-    return names
+    return list(names)
+
+
+def listable(path):
+    """True when ``path`` (group_path's syntax, as ``GroupTree.path_of`` gives it) can be a ``groups`` entry of a
+    tree task: every name on it follows the name rules. The tree task's purge keeps the groups it cannot list."""
+    try:
+        names = split_names(path)
+        for name in names:
+            validate_name(name)
+    except (PathError, GroupError):
+        return False
+    return True
 
 
 def validate_id(value, what):
@@ -140,9 +159,9 @@ class GroupTree:
         return [g for g in self.groups if g["name"] == name]
 
     def path_of(self, group):
-        """Return the names from the root down to ``group`` joined by ``/``, or None if a link is missing."""
+        """Return the path of ``group`` (names from the root, group_path's join), or None if a link is missing."""
         names = self.names_of(group)
-        return None if names is None else PATH_SEPARATOR.join(names)
+        return None if names is None else join_path(names)
 
     def names_of(self, group):
         """Return the list of names from the root down to ``group``, or None if a link is missing."""
@@ -193,7 +212,7 @@ class GroupTree:
         walked = []
         for name in split_path(path):
             found = [g for g in self.children(parent["id"] if parent else None) if g["name"] == name]
-            where = PATH_SEPARATOR.join(walked) or "the root"
+            where = join_path(walked) or "the root"
             if not found:
                 raise ParentNotFound("parent %r does not exist: there is no group %r under %s" % (path, name, where))
             if len(found) > 1:

@@ -14,26 +14,29 @@ refuses, it refuses before any write, naming every offending entry or group at o
 * with ``state=absent``, a listed group that has a child that is not listed (children are never deleted
   implicitly), or a listed group synchronised from the directory (``source: ldap``).
 
-``purge`` never deletes an ``ldap`` group, a group whose name cannot be written in a path (it holds ``/``
-or breaks the name rules, so no entry could list it), anything below such a group, or a group that still
-holds one of those: they are kept and reported in ``TreePlan.kept``. Nothing outside ``root`` is deleted.
+``purge`` never deletes an ``ldap`` group, a group whose name breaks the name rules (no entry could list it),
+anything below such a group, or a group that still holds one of those: they are kept and reported in
+``TreePlan.kept``. Nothing outside ``root`` is deleted.
+
+Every path is read and written with group_path's ``split_path`` and ``join_path`` (``\\/`` is a ``/`` inside a
+name, ``\\\\`` a backslash), so a group of any valid name can be listed.
 """
 
 from collections import deque
 
+from ansible_collections.community.mimecast.plugins.module_utils.group_path import (
+    SEPARATOR,
+    PathError,
+    join_path,
+    split_path,
+)
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import (
-    PATH_SEPARATOR,
     GroupError,
     validate_name,
 )
 
 # How many offending entries one error message names before it only counts the rest.
 MESSAGE_LIMIT = 10
-
-
-def join_path(path):
-    """Return a path tuple as the ``A/B/C`` string users write (the empty string for the directory root)."""
-    return PATH_SEPARATOR.join(path)
 
 
 def _refuse(problems, what):
@@ -47,26 +50,32 @@ def _refuse(problems, what):
 
 def split_root(root):
     """Return ``root`` (``Org/IT``, ``/Org/IT``; None, ``""`` or ``/`` for the directory root) as a path tuple."""
-    if root is None or root.strip() in ("", PATH_SEPARATOR):
+    if root is None or root.strip() in ("", SEPARATOR):
         if root and root != root.strip():
             raise GroupError("root must not start or end with white space: %r" % root)
         return ()
-    text = root[1:] if root.startswith(PATH_SEPARATOR) else root
-    if text.endswith(PATH_SEPARATOR):
-        text = text[:-1]
-    return tuple(validate_name(name, what="a name in root %r" % root) for name in text.split(PATH_SEPARATOR))
+    try:
+        names = split_path(root, anchored=True)
+    except PathError as exc:
+        raise GroupError("root: %s" % exc) from None
+    return tuple(validate_name(name, what="a name in root %r" % root) for name in names)
 
 
 def split_entry(entry, position, option="groups entry"):
-    """Return one ``groups`` entry (``Departments/EMEA``, relative to root) as a path tuple.
+    """Return one ``groups`` entry (``Departments/EMEA``, ``Sales\\/Marketing``, relative to root) as a path tuple.
 
-    Strict: no leading or trailing ``/`` (an entry is relative to ``root``), no empty name (``A//B``).
-    ``position`` (1-based) names the entry in the error, after ``option`` (``members`` keys are parsed here too).
+    Strict: no leading or trailing ``/`` (an entry is relative to ``root``), no empty name (``A//B``), no bad
+    escape. ``position`` (1-based) names the entry in the error, after ``option`` (``members`` keys are parsed
+    here too).
     """
     what = "%s %d (%r): a name" % (option, position, entry)
     if entry is None or not entry.strip():
         raise GroupError("%s %d (%r) is empty" % (option, position, entry))
-    return tuple(validate_name(name, what=what) for name in entry.split(PATH_SEPARATOR))
+    try:
+        names = split_path(entry)
+    except PathError as exc:
+        raise GroupError("%s %d (%r): %s" % (option, position, entry, exc)) from None
+    return tuple(validate_name(name, what=what) for name in names)
 
 
 def parse_request(groups, root=None):
@@ -106,8 +115,6 @@ def _with_ancestors(paths):
 
 def _addressable(name):
     """True when a group of this name can be written in a path entry (so a task can list it)."""
-    if PATH_SEPARATOR in (name or ""):
-        return False
     try:
         validate_name(name)
     except GroupError:
@@ -372,9 +379,7 @@ def _plan_purge(below, wanted, index):
         if group.get("source") == "ldap":
             reasons[group["id"]] = "synchronised from the directory (source ldap)"
         elif group["id"] in unaddressable:
-            reasons[group["id"]] = (
-                "its path cannot be written in a groups entry (a name holds '/' or breaks the name rules)"
-            )
+            reasons[group["id"]] = "its path cannot be written in a groups entry (a name on it breaks the name rules)"
     # A group stays when it is wanted or kept, and so does every ancestor of one: walk children before parents.
     staying = set()
     for path, group in reversed(below):

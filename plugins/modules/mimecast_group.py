@@ -49,7 +49,11 @@ options:
     description:
       - Parent group as a path of group names from the root, such as V(Departments/EMEA). It is resolved on every
         run and must exist; the module does not create missing parents. V(/) means the root.
-      - A group whose own name contains C(/) cannot be named in a path; use O(parent_id) for it.
+      - A C(/) inside a name is written V(\\/) and a backslash V(\\\\), so V(Sales\\/Marketing) is the root group
+        C(Sales/Marketing); see the notes for the path syntax.
+      - In check mode a parent that does not exist yet is not an error, since an earlier task of the run may create
+        it. The create is predicted (RV(group.id) V(null)) with a warning that the parent must be created by an
+        earlier task. A real run fails.
       - Mutually exclusive with O(parent_id). When neither is given, the group is at the root; with O(id), it stays
         where it is.
     type: str
@@ -58,6 +62,8 @@ options:
       - Mimecast id of the parent group.
       - Mimecast ids can change over time. If groups of this name exist elsewhere and O(parent_id) is not the
         current id of any group, the module fails rather than risk creating a duplicate; O(parent) avoids this.
+      - In check mode, a O(parent_id) that is not the id of any group is refused, as Mimecast refuses it in a real
+        run.
       - Mutually exclusive with O(parent).
     type: str
   state:
@@ -134,6 +140,11 @@ EXAMPLES = r"""
       community.mimecast.mimecast_group:
         name: Finance
         parent: Departments/EMEA
+
+- name: Create a team under the root group named Sales/Marketing (a / inside a name is written \/)
+  community.mimecast.mimecast_group:
+    name: Events
+    parent: Sales\/Marketing
 
 - name: Rename a group and move it under Departments/EMEA
   community.mimecast.mimecast_group:
@@ -319,7 +330,7 @@ def main():
         elif state == "absent":
             changed, before, after = ensure_absent(directory, **target)
         else:
-            changed, before, after = ensure_present(directory, **target)
+            changed, before, after = ensure_present(directory, warn=module.warn, **target)
 
     if members is not None:
         with module.failures():

@@ -36,6 +36,7 @@ options:
     description:
       - Only direct children of the group at this path of names from the root, such as V(Departments/EMEA);
         V(/) means groups at the root. A parent that does not exist has no children.
+      - A C(/) inside a name is written V(\\/) and a backslash V(\\\\) (the path syntax of the notes).
       - Mutually exclusive with O(parent_id).
     type: str
   parent_id:
@@ -135,7 +136,9 @@ groups:
       sample: eNoVjr0OgjAYAN
     path:
       description:
-        - Names from the root down to the group, joined by C(/).
+        - Names from the root down to the group, joined by C(/), with a C(/) inside a name written V(\\/) and a
+          backslash V(\\\\) (the path syntax of the notes), so that the root group C(Sales/Marketing) has the path
+          V(Sales\\/Marketing).
         - V(null) if the chain of parents cannot be followed in what Mimecast returned.
       type: str
       sample: Departments/EMEA/Finance
@@ -159,15 +162,17 @@ groups:
       sample: [jane.doe@example.com, partner.example]
 paths:
   description:
-    - The full paths (names from the root joined by C(/)) of the groups in RV(groups), sorted; a group whose chain
-      of parents cannot be followed is left out.
+    - The full paths (RV(groups[].path)) of the groups in RV(groups), sorted. A group whose chain of parents
+      cannot be followed is left out, and so is a group with a name on its path that a path entry cannot hold
+      (white space at its start or end, a control character, over 255 characters);
+      O(community.mimecast.mimecast_group_tree#module:purge) keeps those groups.
     - Given as O(community.mimecast.mimecast_group_tree#module:groups) with
-      O(community.mimecast.mimecast_group_tree#module:purge=true), they describe the directory as it is, so that
-      task changes nothing. An existing directory becomes code in one step.
+      O(community.mimecast.mimecast_group_tree#module:purge=true), they describe the directory as it is, names
+      holding C(/) included, so that task changes nothing. An existing directory becomes code in one step.
   returned: success
   type: list
   elements: str
-  sample: [Departments, Departments/EMEA, Departments/EMEA/Finance]
+  sample: [Departments, Departments/EMEA, Departments/EMEA/Finance, Sales\/Marketing]
 members:
   description:
     - The members of the groups in RV(groups), as a dict of full path (in the form of RV(paths)) to the sorted,
@@ -184,7 +189,7 @@ members:
 
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import list_groups
-from ansible_collections.community.mimecast.plugins.module_utils.group_tree import validate_target
+from ansible_collections.community.mimecast.plugins.module_utils.group_tree import listable, validate_target
 from ansible_collections.community.mimecast.plugins.module_utils.members import read_members
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
 
@@ -212,11 +217,11 @@ def main():
         if params["members"]:
             groups = [dict(group, members=read_members(directory.client, group["id"])) for group in groups]
     # Fed back as mimecast_group_tree's groups (with purge), these paths leave the directory as it is.
-    paths = sorted(g["path"] for g in groups if g["path"] is not None)
+    paths = sorted(g["path"] for g in groups if g["path"] is not None and listable(g["path"]))
     result = dict(changed=False, groups=groups, paths=paths)
     if params["members"]:
         # Fed back as mimecast_group_tree's members (with those paths as groups), they leave the members as they are.
-        result["members"] = dict((g["path"], g["members"]) for g in groups if g["path"] is not None)
+        result["members"] = dict((g["path"], g["members"]) for g in groups if g["path"] is not None and listable(g["path"]))
     module.exit_json(**result)
 
 

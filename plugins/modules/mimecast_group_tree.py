@@ -34,7 +34,8 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details:
-      - The sorted full paths of the groups on O(root)'s path and under it, before and after, as C(paths).
+      - The sorted full paths (in the path syntax of the notes) of the groups on O(root)'s path and under it,
+        before and after, as C(paths).
       - With O(members), the member lists of the groups it names, before (groups that existed) and after, as
         C(members), a dict of full path to sorted list.
 options:
@@ -44,9 +45,10 @@ options:
       - Every ancestor of a listed path is implied (V(A/B) means V(A) too, with O(state=present)). Repeats are
         harmless.
       - Each name is matched exactly, case included. An empty name (V(A//B), or a C(/) at the start or end), a
-        name over 255 characters, control characters, or leading or trailing white space is refused before any
-        request, naming the entry.
-      - A group whose own name contains C(/) cannot be named in a path.
+        bad escape, a name over 255 characters, control characters, or leading or trailing white space is refused
+        before any request, naming the entry.
+      - A C(/) inside a name is written V(\\/) and a backslash V(\\\\) (the path syntax of the notes), so
+        V(Sales\\/Marketing) is the root group C(Sales/Marketing).
     type: list
     elements: str
     required: true
@@ -69,8 +71,8 @@ options:
   purge:
     description:
       - With O(state=present), also delete every cloud group under O(root) that is not listed, deepest first.
-      - Groups with source C(ldap), groups no entry can name (a name on their path contains C(/) or breaks the name
-        rules above), and the groups that hold one of those are kept; a warning names them.
+      - Groups with source C(ldap), groups no entry can name (a name on their path breaks the name rules above),
+        and the groups that hold one of those are kept; a warning names them.
       - Refused with an empty O(groups) when O(root) is the directory root, since that would delete every cloud
         group of the directory.
     type: bool
@@ -220,7 +222,8 @@ RETURN = r"""
 created:
   description:
     - Full paths, from the directory root, of the groups created (in check mode, that would be created), parents
-      first, in the order they were sent.
+      first, in the order they were sent. Paths are written in the path syntax of the notes (V(\\/) for a C(/) in a
+      name), as in RV(deleted), RV(skipped), RV(groups[].path) and the diff.
   returned: always
   type: list
   elements: str
@@ -286,7 +289,7 @@ groups:
       type: str
       sample: Finance
     path:
-      description: Names from the directory root down to the group, joined by C(/).
+      description: Names from the directory root down to the group, joined by C(/) (V(\\/) for a C(/) in a name).
       type: str
       sample: Departments/EMEA/Finance
     parent_id:

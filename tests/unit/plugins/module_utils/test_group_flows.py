@@ -167,6 +167,44 @@ def test_check_mode_plans_the_group_and_writes_nothing(api):
     assert creates(api) == []
 
 
+def test_check_mode_predicts_a_create_under_a_parent_an_earlier_task_makes(api):
+    warnings = []
+    changed, before, after = present(api, "Finance", parent="Departments/EMEA", check_mode=True, warn=warnings.append)
+    assert changed and before is None
+    assert after["id"] is None and after["parent_id"] is None and after["name"] == "Finance"
+    assert len(warnings) == 1
+    assert "parent 'Departments/EMEA' does not exist" in warnings[0]
+    assert "must be created by an earlier task" in warnings[0]
+    assert creates(api) == []
+
+
+def test_a_real_run_still_refuses_the_missing_parent(api):
+    warnings = []
+    with pytest.raises(GroupError):
+        present(api, "Finance", parent="Departments/EMEA", warn=warnings.append)
+    assert warnings == [] and creates(api) == []
+
+
+def test_check_mode_refuses_a_parent_id_that_is_no_groups_id(api):
+    api.add("Departments")
+    with pytest.raises(GroupError) as info:
+        present(api, "Finance", parent_id="eNoNOBODY", check_mode=True)
+    assert "parent_id 'eNoNOBODY' is not the current id of any group" in str(info.value)
+
+
+def test_check_mode_accepts_a_current_parent_id(api):
+    parent = api.add("Departments")
+    changed, _before, after = present(api, "Finance", parent_id=parent, check_mode=True)
+    assert changed and after["parent_id"] == parent and after["id"] is None
+
+
+def test_a_parent_with_a_slash_in_its_name_is_found_by_its_escaped_path(api):
+    sales = api.add("Sales/Marketing")
+    api.add("Sales")
+    changed, _before, after = present(api, "Team", parent="Sales\\/Marketing")
+    assert changed and after["parent_id"] == sales
+
+
 def test_create_whose_reply_was_lost_is_found_not_repeated(api):
     api.drop_after_next_write = True
     changed, _before, after = present(api, "Finance")

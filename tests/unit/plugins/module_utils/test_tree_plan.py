@@ -69,9 +69,11 @@ def deleted(result):
 @pytest.mark.parametrize(
     "entry, reason",
     [
-        ("A//B", "must not be empty"),
-        ("/A", "must not be empty"),
-        ("A/", "must not be empty"),
+        ("A//B", "has an empty name"),
+        ("/A", "has an empty name"),
+        ("A/", "has an empty name"),
+        ("A\\", "ends with a lone"),
+        ("A\\t/B", "the only escapes are"),
         ("", "is empty"),
         ("   ", "is empty"),
         ("A/ B", "must not start or end with white space"),
@@ -257,16 +259,27 @@ def test_purge_never_deletes_ldap_groups_nor_the_groups_that_hold_them():
 
 
 def test_purge_keeps_groups_no_entry_can_name_and_everything_below_them():
-    tree = listing("Org", ["Org", "A/B"], ["Org", "A/B", "Child"], ["Org", " padded"], "Org/Plain")
+    tree = listing("Org", ["Org", " padded"], ["Org", " padded", "Child"], "Org/Plain")
 
     result = plan(tree, [], root="Org", purge=True)
 
     assert deleted(result) == [["Org/Plain"]]
-    assert sorted(join_path(path) for path, _group, _reason in result.kept) == [
-        "Org/ padded",
-        "Org/A/B",
-        "Org/A/B/Child",
-    ]
+    assert sorted(join_path(path) for path, _group, _reason in result.kept) == ["Org/ padded", "Org/ padded/Child"]
+
+
+def test_a_name_with_a_slash_is_listed_with_its_escape_and_purge_treats_it_like_any_group():
+    tree = listing("Org", ["Org", "A/B"], ["Org", "A/B", "Child"], "Org/Plain", ["Sales/Marketing"])
+
+    kept = plan(tree, ["A\\/B/Child", "Plain"], root="Org", purge=True)
+    assert not kept.changed and kept.kept == []
+    assert "Org/A\\/B/Child" in kept.before_paths()
+
+    result = plan(tree, ["Plain"], root="Org", purge=True)
+    assert deleted(result) == [["Org/A\\/B/Child"], ["Org/A\\/B"]]
+
+    # The root group Sales/Marketing is one group, not Sales with Marketing under it.
+    whole = plan(tree, ["Org/A\\/B/Child", "Org/Plain", "Sales\\/Marketing"], purge=True)
+    assert not whole.changed
 
 
 def test_purge_with_a_missing_root_creates_it_and_deletes_nothing():
