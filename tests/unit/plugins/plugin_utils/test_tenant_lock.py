@@ -74,9 +74,9 @@ def _lock_and_report(path, entered, go=None):
         entered.set()
 
 
-def _process_waits_for(held_path, wanted_path):
-    """Hold held_path here; return whether a child process locking wanted_path got in while it was held,
-    whether it got in after the release, and its exit code.
+def _process_waits_for(held_path, wanted_path, while_held=SETTLE):
+    """Hold held_path here for up to ``while_held`` seconds; return whether a child process locking wanted_path
+    got in while it was held, whether it got in after the release, and its exit code.
 
     The child is forked before the lock is taken, as Ansible forks its workers from a process that holds
     none: a process forked while holding it would share the locked file and keep the lock held.
@@ -88,7 +88,7 @@ def _process_waits_for(held_path, wanted_path):
     try:
         with tenant_lock(held_path):
             go.set()
-            entered_while_held = entered.wait(SETTLE)
+            entered_while_held = entered.wait(while_held)
         entered_after = entered.wait(10)
     finally:
         go.set()
@@ -105,7 +105,9 @@ def test_two_processes_with_one_key_take_turns(tmp_path):
 
 
 def test_two_processes_with_different_keys_do_not_wait(tmp_path):
-    assert _process_waits_for(lock_path(str(tmp_path), KEY_A), lock_path(str(tmp_path), KEY_B)) == (True, True, 0)
+    # The lock stays held until the child got in (or 10 s passed): a loaded machine may be slow to run the child.
+    held, wanted = lock_path(str(tmp_path), KEY_A), lock_path(str(tmp_path), KEY_B)
+    assert _process_waits_for(held, wanted, while_held=10) == (True, True, 0)
 
 
 def _hold_forever(path, ready):
