@@ -157,7 +157,9 @@ def add_coverage_session(core: str, python: str) -> None:
                 part = path.parent.relative_to(coverage_export(core))
                 name = path.name if part == Path(".") else f"{part}-{path.name}"
                 shutil.copy(path, data / name)
-            session.log(f"coverage data: {', '.join(str(path.relative_to(coverage_export(core))) for path in exported)}")
+            session.log(
+                f"coverage data: {', '.join(str(path.relative_to(coverage_export(core))) for path in exported)}"
+            )
             session.run("python", str(CI / "coverage_check.py"), "--minimum", COVERAGE_MINIMUM)
 
     coverage.__doc__ = f"Line coverage of plugins/ by units and integration together, ansible-core {core}."

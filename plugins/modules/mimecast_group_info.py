@@ -217,11 +217,11 @@ def main():
         if params["members"]:
             groups = [dict(group, members=read_members(directory.client, group["id"])) for group in groups]
     # Fed back as mimecast_group_tree's groups (with purge), these paths leave the directory as it is.
-    paths = sorted(g["path"] for g in groups if g["path"] is not None and listable(g["path"]))
-    result = dict(changed=False, groups=groups, paths=paths)
+    listed = [g for g in groups if g["path"] is not None and listable(g["path"])]
+    result = dict(changed=False, groups=groups, paths=sorted(g["path"] for g in listed))
     if params["members"]:
         # Fed back as mimecast_group_tree's members (with those paths as groups), they leave the members as they are.
-        result["members"] = dict((g["path"], g["members"]) for g in groups if g["path"] is not None and listable(g["path"]))
+        result["members"] = dict((g["path"], g["members"]) for g in listed)
     module.exit_json(**result)
 
 
