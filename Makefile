@@ -126,7 +126,7 @@ $(addprefix gate-units-,$(CORES)): gate-units-%: venv-nox
 # The session starts the simulator around ansible-test (tests/ci/simulator.py); targets with the
 # alias `slow` run on FULL_CORE only.
 $(addprefix gate-integration-,$(CORES)): gate-integration-%: venv-nox
-	@$(checked) --require '^Running \S+ integration test role' --forbid 'All targets skipped' \
+	@$(checked) --require '^Running \S+ integration test (role|script)' --forbid 'All targets skipped' \
 		-- $(NOX_CORE) integration-$* $(if $(TARGETS),-- $(TARGETS))
 
 # Units and integration of FULL_CORE export their coverage data to .build/coverage-X.Y.
