@@ -68,7 +68,7 @@ FAILURES = {
 @pytest.mark.parametrize("max_retries", [0, 1, 3])
 @pytest.mark.parametrize("operation", ["read", "write"])
 def test_a_failing_token_endpoint_gets_at_most_max_retries_plus_one_requests(kind, max_retries, operation):
-    fixture = Fixture([FAILURES[kind]() for _ in range(max_retries + 1)], max_retries=max_retries)
+    fixture = Fixture([FAILURES[kind]() for attempt in range(max_retries + 1)], max_retries=max_retries)
     with pytest.raises(MimecastError) as info:
         if operation == "read":
             fixture.client.call(FIND)
@@ -94,7 +94,7 @@ def test_token_retries_and_call_retries_share_one_budget():
 def test_a_token_request_that_failed_means_the_write_was_never_sent_so_nothing_is_confirmed():
     asked = []
     fixture = Fixture([server_error(), token_reply(), response(body=envelope([GROUP]))])
-    results = fixture.client.write(CREATE, [{"description": "Finance"}], confirm=lambda items: asked.append(items))
+    results = fixture.client.write(CREATE, [{"description": "Finance"}], confirm=asked.append)
     assert [r.record for r in results] == [GROUP]
     assert asked == [] and fixture.paths() == [TOKEN, TOKEN, CREATE]
 

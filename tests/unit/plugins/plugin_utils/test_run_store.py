@@ -74,8 +74,8 @@ def test_concurrent_writers_never_leave_a_torn_fact(tmp_path):
     seen = []
 
     def write(value):
-        for _ in range(50):
-            store.put(KEY, "token", value, expires_in=600)
+        for written in [value] * 50:
+            store.put(KEY, "token", written, expires_in=600)
             seen.append(store.get(KEY, "token"))
 
     threads = [threading.Thread(target=write, args=(value,)) for value in values]
