@@ -119,8 +119,9 @@ class MimecastModule(AnsibleModule):
         before anything else sees it.
         """
         sealed = None
-        if self._client is not None and self.params.get("reuse_token"):
-            sealed = getattr(self._client.auth, "sealed_fetched_token", lambda: None)()
+        client = getattr(self, "_client", None)  # none yet when the argument spec itself failed
+        if client is not None and self.params.get("reuse_token"):
+            sealed = getattr(client.auth, "sealed_fetched_token", lambda: None)()
         if sealed is None:
             return result
         return dict(result, **{RESULT_KEY: sealed})

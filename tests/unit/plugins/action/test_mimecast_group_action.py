@@ -61,4 +61,6 @@ def test_remote_module_does_not_see_the_controllers_variables(clean_environ):
         clean_environ.setenv(name, value)
     assert action({"name": "A"}, transport="ssh")._tenant() is None
     assert len(warnings) == 1 and "without the per-tenant lock" in warnings[0]
+    # it recommends module_defaults, never the environment keyword (Ansible prints that at -vvv)
+    assert "module_defaults" in warnings[0] and "not with the task's environment keyword" in warnings[0]
     assert action({"name": "A"}, API2_ENV, transport="ssh")._tenant().lock_key == EXPECTED
