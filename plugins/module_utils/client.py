@@ -175,7 +175,6 @@ class ClientCredentialsAuth:
         self.client_id = client_id
         self._client_secret = client_secret
         self._token = access_token or None
-        self.given_token = self._token is not None
         self.fetched = None  # (token, monotonic expiry or None)
 
     @property
