@@ -23,7 +23,7 @@ options:
         V(https://us-api.mimecast.com), V(https://de-api.mimecast.com), V(https://ca-api.mimecast.com),
         V(https://za-api.mimecast.com), V(https://au-api.mimecast.com) or V(https://je-api.mimecast.com).
       - Plain V(http://) is refused except to a loopback address (a local test simulator).
-      - If not set, the E(MIMECAST_BASE_URL) environment variable is used.
+      - If not set (or null), the E(MIMECAST_BASE_URL) environment variable is used.
     type: str
   access_key:
     description:
@@ -51,7 +51,8 @@ options:
   client_id:
     description:
       - API 2.0 client ID. Use together with O(client_secret). A bearer token is requested from
-        C({base_url}/oauth/token) with the client-credentials grant.
+        C({base_url}/oauth/token) with the client-credentials grant, once per run and credentials (see
+        O(reuse_token)).
       - The API 2.0 application needs the C(User and Group Management) product.
       - Environment variable E(MIMECAST_CLIENT_ID), see O(access_key).
     type: str
@@ -60,6 +61,28 @@ options:
       - API 2.0 client secret.
       - Environment variable E(MIMECAST_CLIENT_SECRET), see O(access_key).
     type: str
+  access_token:
+    description:
+      - An API 2.0 bearer token fetched earlier, used instead of fetching one.
+      - With O(client_id) and O(client_secret) (options or environment variables), a token Mimecast refuses
+        (expired or revoked) is replaced by a new one transparently. Given alone, a refused token fails the task
+        with a clear error.
+      - Not needed for reuse within a run, which is automatic, see O(reuse_token). Cannot be used with API 1.0
+        keys.
+    type: str
+  reuse_token:
+    description:
+      - Reuse one API 2.0 bearer token for every task of the run with the same O(base_url), O(client_id) and
+        O(client_secret), instead of fetching one per task.
+      - The token a task fetched is removed from its result on the controller and kept in a file (mode 0600) in
+        the run's own local temporary directory (under C(local_tmp), by default C(~/.ansible/tmp)), which Ansible
+        removes when the run ends; the next task with the same credentials is given it. A token with less than
+        five minutes left is not passed on; a refused one is replaced by a new one, which is kept in turn.
+      - With V(false) every task fetches its own token and nothing is kept.
+      - No effect with API 1.0 keys, with a task run with C(async), or when the task runs on another host and
+        its credentials or O(base_url) come from that host's environment (the controller cannot tell them).
+    type: bool
+    default: true
   validate_certs:
     description:
       - Whether to verify the API host's TLS certificate. Only set to V(false) against a test host.
@@ -86,7 +109,8 @@ options:
     default: 30
   max_retries:
     description:
-      - How many times a failed request is retried. A rate-limited request (HTTP 429) is retried after the wait
+      - How many times a failed request is retried. One budget per operation covers every request sent for it, the
+        API 2.0 token request included. A rate-limited request (HTTP 429) is retried after the wait
         Mimecast asks for; reads are retried after server errors and dropped connections with jittered
         exponential backoff. A write whose outcome is unknown is never re-sent blindly; the directory is read
         first. Each retry is reported as a warning. V(0) disables retries.

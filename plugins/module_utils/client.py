@@ -30,6 +30,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.signing import 
     mimecast_date,
     sign,
 )
+from ansible_collections.community.mimecast.plugins.module_utils.token_seal import seal
 
 TOKEN_PATH = "/oauth/token"
 MAX_PAGE_SIZE = 100
@@ -78,8 +79,10 @@ class MimecastError(Exception):
         uncertain=False,
         wait_hint=None,
         still_running=False,
+        request=None,
     ):
         super().__init__(message)
+        self.request = request  # the path of the request that failed, when it is not the call's own (the token)
         self.message = message
         self.status = status
         self.code = code
@@ -248,25 +251,47 @@ class ApiKeyAuth:
 
 
 class ClientCredentialsAuth:
-    """API 2.0: an OAuth2 bearer token from ``{base_url}/oauth/token`` (client-credentials grant)."""
+    """API 2.0: an OAuth2 bearer token from ``{base_url}/oauth/token`` (client-credentials grant).
+
+    ``access_token``, a token fetched earlier (by the user, or kept by the action plugin from an earlier task),
+    is used first; with ``client_id`` and ``client_secret`` a refused one is replaced by a new token, without
+    them the refusal is final. ``fetched`` holds the last token this object fetched and when it expires.
+    """
 
     kind = "api2"
 
-    def __init__(self, client_id, client_secret):
+    def __init__(self, client_id, client_secret, access_token=None):
         self.client_id = client_id
         self._client_secret = client_secret
-        self._token = None
+        self._token = access_token or None
+        self.fetched = None  # (token, monotonic expiry or None)
+
+    @property
+    def can_fetch(self):
+        """True when a new token can be fetched (client_id and client_secret are known)."""
+        return bool(self.client_id and self._client_secret)
 
     def headers(self, client, path):
         if self._token is None:
-            self._token = client.fetch_token(self.client_id, self._client_secret)
+            token, lifetime = client.fetch_token(self.client_id, self._client_secret)
+            self._token = token
+            self.fetched = (token, None if lifetime is None else time.monotonic() + lifetime)
+        client.register_secret(self._token)
         return {"Authorization": "Bearer %s" % self._token}
 
     def refresh(self, client):
-        """Drop the cached token so the next request fetches a new one; True when there was one to drop."""
-        had_token = self._token is not None
+        """Drop the refused token so the next request fetches a new one; True when a new one can be fetched."""
+        if self._token is None or not self.can_fetch:
+            return False
         self._token = None
-        return had_token
+        return True
+
+    def sealed_fetched_token(self):
+        """The token this object fetched, sealed with the client secret, and its seconds left; None without one."""
+        if self.fetched is None or self.fetched[1] is None or not self.can_fetch:
+            return None
+        token, expires = self.fetched
+        return {"sealed": seal(self._client_secret, token), "expires_in": int(expires - time.monotonic())}
 
 
 class MimecastClient:
@@ -382,12 +407,25 @@ class MimecastClient:
         return self.redact(text) or "(empty body)"
 
     def fetch_token(self, client_id, client_secret):
-        """Get an API 2.0 bearer token with the client-credentials grant."""
+        """Get an API 2.0 bearer token with the client-credentials grant; return ``(token, seconds it lasts)``.
+
+        One request, no retry loop of its own: it is sent from inside the exchange of the call that needs the
+        token, whose one loop retries it within that call's ``max_retries`` budget. Its failures name it
+        (``request``): the call itself was not sent. The lifetime is None when Mimecast does not give one.
+        """
         form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
-        body = self._exchange(TOKEN_PATH, lambda: self._http(TOKEN_PATH, data=form), self._token_reply, write=False)
+        try:
+            body = self._token_reply(self._http(TOKEN_PATH, data=form))
+        except MimecastError as failure:
+            failure.request = TOKEN_PATH
+            raise
         token = body["access_token"]
         self.register_secret(token)
-        return token
+        try:
+            lifetime = int(body.get("expires_in"))
+        except (TypeError, ValueError):
+            lifetime = None
+        return token, lifetime if lifetime is not None and lifetime > 0 else None
 
     def _token_reply(self, response):
         if response.status_code == 429 or response.status_code >= 500:
@@ -482,8 +520,13 @@ class MimecastClient:
                     "the signature was rejected: check access_key, secret_key, app_id and app_key, and that this "
                     "machine's clock is right (Mimecast refuses requests dated more than a few minutes off)"
                 )
-            else:
+            elif getattr(self.auth, "can_fetch", True):
                 advice = "the bearer token was rejected: check client_id and client_secret"
+            else:
+                advice = (
+                    "the access_token was refused (expired, revoked, or for another tenant): give a new one, or "
+                    "client_id and client_secret so that one is fetched"
+                )
         elif status >= 500:
             advice = "Mimecast had a server error"
         else:
@@ -516,6 +559,9 @@ class MimecastClient:
 
         * 429: Mimecast did not execute the call, so it is sent again after the wait Mimecast asks for, writes too.
         * A refused bearer token (API 2.0): not executed either; a new token is fetched and the call sent again.
+        * The token request itself (API 2.0, sent by ``send`` when there is no token yet): the call was not sent;
+          a token request that failed on a 429, a server error, a timeout or a dropped connection is sent again
+          like a read. It counts in the same budget: ``max_retries`` bounds every request of the operation.
         * Server errors, dropped connections, timeouts, gateway pages: reads are sent again with backoff. A write
           is sent again blind only when the failure proves it never left (a connect timeout). Otherwise
           ``settle(failure, attempt, last)`` reads the directory to learn what the write did (over a settle
@@ -528,9 +574,14 @@ class MimecastClient:
             try:
                 return parse(send())
             except MimecastError as failure:
-                token_refused = failure.status == 401 and path != TOKEN_PATH and self.auth.kind == "api2"
-                resend = failure.status == 429 or (failure.retryable and not (write and failure.uncertain))
-                confirm = write and failure.retryable and failure.uncertain and settle is not None
+                request = failure.request or path  # the request that failed: the call, or its token
+                if request != path:  # the token request failed, so the call was never sent
+                    token_refused = confirm = False
+                    resend = failure.status == 429 or failure.retryable
+                else:
+                    token_refused = failure.status == 401 and self.auth.kind == "api2"
+                    resend = failure.status == 429 or (failure.retryable and not (write and failure.uncertain))
+                    confirm = write and failure.retryable and failure.uncertain and settle is not None
                 if confirm:
                     # Never sent again blind: first learn what it did, even when no retry is left to send the rest.
                     done = settle(failure, attempt + 1, attempt >= self.max_retries)
@@ -545,7 +596,7 @@ class MimecastClient:
                     self.wait_before_retry(path, "the bearer token was refused; fetching a new one", delay=0)
                     continue
                 if not confirm:
-                    self.wait_before_retry(path, failure.message, attempt=attempt, hint=failure.wait_hint)
+                    self.wait_before_retry(request, failure.message, attempt=attempt, hint=failure.wait_hint)
 
     def settle_window(self, failure):
         """Seconds after ``failure`` during which a write may still be running at Mimecast (0 when it cannot be).

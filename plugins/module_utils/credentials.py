@@ -16,7 +16,10 @@ DEFAULT_API2_BASE_URL = "https://api.services.mimecast.com"
 BASE_URL_ENV = "MIMECAST_BASE_URL"
 API1_OPTIONS = ("access_key", "secret_key", "app_id", "app_key")
 API2_OPTIONS = ("client_id", "client_secret")
-SECRET_OPTIONS = ("secret_key", "app_key", "client_secret")
+# An API 2.0 bearer token fetched earlier: it goes with client_id and client_secret (from options or variables)
+# or stands alone; it never decides which credential set a task has.
+TOKEN_OPTION = "access_token"
+SECRET_OPTIONS = ("secret_key", "app_key", "client_secret", TOKEN_OPTION)
 # The option that names the credential without being secret: the identity part of the tenant key.
 IDENTIFIER_OPTION = {"api1": "access_key", "api2": "client_id"}
 # Credentials come from the task as a set, or else from these variables as a set: never a mixture, so a
@@ -39,19 +42,44 @@ def _present(value):
     return value is not None and str(value).strip() != ""
 
 
+def as_text(name, value):
+    """Return a connection value as the module's argument spec (``type: str``) would see it, or None.
+
+    The controller reads the task's raw values (templated, so perhaps an int); the module gets them converted
+    to text. Numbers and booleans are converted as the module converts them; a list or a mapping is refused
+    with the module's kind of message rather than failing on a missing string method.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (bool, int, float)):
+        return str(value)
+    raise ConnectionOptionsError("%s must be a string, got a %s" % (name, type(value).__name__))
+
+
 def resolve_credentials(params, environ):
     """Return ``(kind, values)`` for exactly one complete credential set, else raise ConnectionOptionsError.
 
     ``kind`` is ``api1`` or ``api2``. Task options win as a set; the MIMECAST_* variables of ``environ`` are
-    read only when no credential option is set on the task.
+    read only when no credential option is set on the task. ``access_token`` (an option only) joins the API 2.0
+    set from either source, or is the whole API 2.0 credential when there is none.
     """
-    given = dict((k, params.get(k)) for k in API1_OPTIONS + API2_OPTIONS if _present(params.get(k)))
+    given = dict((k, as_text(k, params.get(k))) for k in API1_OPTIONS + API2_OPTIONS if _present(params.get(k)))
     origin = "options"
     if not given:
-        given = dict((k, environ.get(v)) for k, v in CREDENTIAL_ENV.items() if _present(environ.get(v)))
+        given = dict((k, str(environ.get(v))) for k, v in CREDENTIAL_ENV.items() if _present(environ.get(v)))
         origin = "environment variables"
+    token = as_text(TOKEN_OPTION, params.get(TOKEN_OPTION))
     api1 = [k for k in API1_OPTIONS if k in given]
     api2 = [k for k in API2_OPTIONS if k in given]
+    if _present(token):
+        if api1:
+            raise ConnectionOptionsError(
+                "access_token is an API 2.0 bearer token: it cannot be used with API 1.0 keys (the %s set: %s)"
+                % (origin, ", ".join(sorted(given)))
+            )
+        if not api2:  # the token alone: used until it is refused, never replaced
+            return "api2", {TOKEN_OPTION: token.strip()}
+        given[TOKEN_OPTION] = token.strip()
     if api1 and api2:
         raise ConnectionOptionsError(
             "Give either API 1.0 keys (access_key, secret_key, app_id, app_key) or API 2.0 credentials "
@@ -60,7 +88,7 @@ def resolve_credentials(params, environ):
     if not api1 and not api2:
         raise ConnectionOptionsError(
             "No Mimecast credentials: set client_id and client_secret (API 2.0) or access_key, secret_key, app_id "
-            "and app_key (API 1.0), as options or as MIMECAST_* environment variables"
+            "and app_key (API 1.0), as options or as MIMECAST_* environment variables (or an API 2.0 access_token)"
         )
     wanted, kind = (API1_OPTIONS, "api1") if api1 else (API2_OPTIONS, "api2")
     missing = [k for k in wanted if k not in given]
@@ -74,6 +102,7 @@ def resolve_credentials(params, environ):
 
 def validate_base_url(base_url, kind):
     """Return the normalised base URL, or raise ConnectionOptionsError; plain http is for loopback only."""
+    base_url = as_text("base_url", base_url)
     if not _present(base_url):
         if kind == "api2":
             return DEFAULT_API2_BASE_URL
@@ -107,20 +136,59 @@ def _is_loopback(host):
         return False
 
 
+def effective_base_url(params, environ):
+    """The base URL the module uses: the option, else (unset or null) MIMECAST_BASE_URL, else None."""
+    base_url = as_text("base_url", params.get("base_url"))
+    if base_url is None:
+        base_url = as_text("base_url", environ.get(BASE_URL_ENV))
+    return base_url
+
+
+def canonical_base_url(base_url):
+    """Return one spelling per API host of a valid base URL: lower-case scheme and host, no default port."""
+    parts = urlsplit(base_url)
+    host = parts.hostname
+    if ":" in host:
+        host = "[%s]" % host
+    default_port = {"https": 443, "http": 80}[parts.scheme]
+    if parts.port is not None and parts.port != default_port:
+        host = "%s:%d" % (host, parts.port)
+    return "%s://%s" % (parts.scheme, host)
+
+
+def resolve_tenant(params, environ):
+    """Return ``(kind, canonical base URL, credentials)`` as the module resolves them, else raise
+    ConnectionOptionsError (the module would refuse the options anyway)."""
+    kind, credentials = resolve_credentials(params, environ)
+    return kind, canonical_base_url(validate_base_url(effective_base_url(params, environ), kind)), credentials
+
+
 def tenant_key(params, environ):
     """Return a hex digest naming the tenant a task writes to: its API host and credential identifier.
 
     ``params`` are the task's options and ``environ`` the environment the module runs with; credentials and
-    the base URL are resolved exactly as the module resolves them (``base_url``, else MIMECAST_BASE_URL). The
-    digest covers the credential kind, the base URL and ``access_key`` or ``client_id``, never a secret: the
-    same tenant gives the same key whether its credentials come from options or from MIMECAST_* variables.
+    the base URL are resolved exactly as the module resolves them (``base_url``, else MIMECAST_BASE_URL;
+    ``https://host:443/`` and ``https://HOST`` are one host). The digest covers the credential kind, the base URL
+    and ``access_key`` or ``client_id`` (nothing for a lone ``access_token``), never a secret: the same tenant
+    gives the same key whether its credentials come from options or from MIMECAST_* variables.
     Raises ConnectionOptionsError when the module would refuse the options anyway.
     """
-    kind, credentials = resolve_credentials(params, environ)
-    base_url = params.get("base_url")
-    if base_url is None:  # the module's argument spec falls back to the variable only when the option is unset
-        base_url = environ.get(BASE_URL_ENV)
-    # Scheme and host name are case-insensitive; the rest of a valid base URL is empty.
-    base_url = validate_base_url(base_url, kind).lower()
-    identity = "\n".join(("community.mimecast tenant v1", kind, base_url, str(credentials[IDENTIFIER_OPTION[kind]])))
-    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+    kind, base_url, credentials = resolve_tenant(params, environ)
+    return _digest("community.mimecast tenant v1", kind, base_url, credentials.get(IDENTIFIER_OPTION[kind]) or "")
+
+
+def credential_key(params, environ):
+    """Return a hex digest naming a tenant and one exact API 2.0 client: the base URL, ``client_id`` and a hash
+    of ``client_secret``, so other credentials (another secret of the same client included) never share what is
+    kept under it. None for API 1.0 keys and for a lone ``access_token`` (nothing to fetch a token with).
+    Raises ConnectionOptionsError when the module would refuse the options anyway.
+    """
+    kind, base_url, credentials = resolve_tenant(params, environ)
+    if kind != "api2" or "client_secret" not in credentials:
+        return None
+    secret_hash = hashlib.sha256(credentials["client_secret"].encode("utf-8")).hexdigest()
+    return _digest("community.mimecast client v1", base_url, credentials["client_id"], secret_hash)
+
+
+def _digest(*parts):
+    return hashlib.sha256("\n".join(str(part) for part in parts).encode("utf-8")).hexdigest()

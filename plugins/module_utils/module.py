@@ -24,10 +24,13 @@ from ansible_collections.community.mimecast.plugins.module_utils.client import (
 from ansible_collections.community.mimecast.plugins.module_utils.credentials import (
     BASE_URL_ENV,
     SECRET_OPTIONS,
+    TOKEN_OPTION,
     ConnectionOptionsError,
+    effective_base_url,
     resolve_credentials,
     validate_base_url,
 )
+from ansible_collections.community.mimecast.plugins.module_utils.token_seal import RESULT_KEY
 
 
 def connection_argument_spec():
@@ -40,6 +43,8 @@ def connection_argument_spec():
         app_key=dict(type="str", no_log=True),
         client_id=dict(type="str"),
         client_secret=dict(type="str", no_log=True),
+        access_token=dict(type="str", no_log=True),
+        reuse_token=dict(type="bool", default=True),
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
         proxy=dict(type="str"),
@@ -74,7 +79,7 @@ class MimecastModule(AnsibleModule):
         for option in SECRET_OPTIONS:
             if option in credentials:
                 self.no_log_values.add(credentials[option])
-        base_url = validate_base_url(params.get("base_url"), kind)
+        base_url = validate_base_url(effective_base_url(params, os.environ), kind)
         if params["timeout"] <= 0:
             raise ConnectionOptionsError("timeout must be a positive number of seconds, got %s" % params["timeout"])
         if params["max_retries"] < 0:
@@ -84,7 +89,9 @@ class MimecastModule(AnsibleModule):
                 credentials["access_key"], credentials["secret_key"], credentials["app_id"], credentials["app_key"]
             )
         else:
-            auth = ClientCredentialsAuth(credentials["client_id"], credentials["client_secret"])
+            auth = ClientCredentialsAuth(
+                credentials.get("client_id"), credentials.get("client_secret"), credentials.get(TOKEN_OPTION)
+            )
         return MimecastClient(
             base_url,
             auth,
@@ -96,6 +103,28 @@ class MimecastModule(AnsibleModule):
             register_secret=self.no_log_values.add,
             warn=self.warn,
         )
+
+    def exit_json(self, **kwargs):
+        super().exit_json(**self._with_sealed_token(kwargs))
+
+    def fail_json(self, msg, **kwargs):
+        super().fail_json(msg, **self._with_sealed_token(kwargs))
+
+    def _with_sealed_token(self, result):
+        """Add the API 2.0 token this task fetched, for the action plugin to keep for the next task of the run.
+
+        Only sealed with the client secret (module_utils/token_seal.py), so the module's output carries nothing
+        usable without it, and only when ``reuse_token`` is on (the action plugin turns it off when it cannot
+        keep the token: a credential it cannot see, an async job). The action plugin removes it from the result
+        before anything else sees it.
+        """
+        sealed = None
+        client = getattr(self, "_client", None)  # none yet when the argument spec itself failed
+        if client is not None and self.params.get("reuse_token"):
+            sealed = getattr(client.auth, "sealed_fetched_token", lambda: None)()
+        if sealed is None:
+            return result
+        return dict(result, **{RESULT_KEY: sealed})
 
     @contextlib.contextmanager
     def failures(self):

@@ -23,6 +23,12 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: N/A
     details: This module never changes anything.
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on
+      the controller.
+    support: full
+    details:
+      - The action plugin keeps the run's API 2.0 token for later tasks (see O(reuse_token)); it takes no lock.
 options:
   name:
     description:

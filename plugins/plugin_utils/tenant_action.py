@@ -2,69 +2,165 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The controller side of the community.mimecast modules that write: each has an action plugin of its own name
-(plugins/action/<module>.py) that is this class. The module runs while the task holds its tenant's lock, so
-forks never list the directory while another task of the same tenant is between its own listing and its
-write. Different tenants do not wait for each other; check mode, which writes nothing, takes no lock.
+"""The controller side of every community.mimecast module: each has an action plugin of its own name
+(plugins/action/<module>.py) that is one of these classes. Two jobs, both per tenant:
+
+* The lock (modules that write): the module runs while the task holds its tenant's lock, so forks never list
+  the directory while another task of the same tenant is between its own listing and its write. Different
+  tenants do not wait for each other; check mode, which writes nothing, takes no lock for that reason.
+* API 2.0 token reuse (every module): a token a module fetched comes back to this plugin sealed with the client
+  secret (module_utils/token_seal.py), is removed from the result before anything else sees it, and is kept in
+  the run's store (run_store.py) under a key of base URL, client_id and a hash of client_secret; the next task
+  with the same credentials gets it as ``access_token`` and fetches a new one only when it is refused. A token
+  with less than REUSE_MARGIN seconds left is not passed on. A task that would fetch the first token of the run
+  for its credentials holds the tenant's lock while it does (whatever the module), so forks share one token.
+
 Internal use only: this API may change without notice.
 """
 
+import contextlib
 import os
 
 from ansible import constants as C
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
 from ansible_collections.community.mimecast.plugins.module_utils.credentials import (
+    BASE_URL_ENV,
+    TOKEN_OPTION,
     ConnectionOptionsError,
+    credential_key,
+    resolve_credentials,
     tenant_key,
 )
+from ansible_collections.community.mimecast.plugins.module_utils.token_seal import RESULT_KEY, unseal
+from ansible_collections.community.mimecast.plugins.plugin_utils.run_store import RunStore
 from ansible_collections.community.mimecast.plugins.plugin_utils.tenant_lock import lock_path, tenant_lock
 
 display = Display()
 
+# Seconds a kept token must still have to be passed on: a task that starts with it should not see it expire.
+REUSE_MARGIN = 300
+TOKEN_FACT = "token"
 
-class TenantLockAction(ActionBase):
-    """The action of every module that writes: run the module while holding its tenant's lock."""
 
+class Tenant:
+    """What the controller can tell about a task's tenant: its lock key, and when the module's credentials are
+    certain here, the key and client secret its token is kept under (else None)."""
+
+    def __init__(self, lock_key, token_key=None, client_secret=None):
+        self.lock_key = lock_key
+        self.token_key = token_key
+        self.client_secret = client_secret
+
+
+class TenantAction(ActionBase):
+    """The action of every community.mimecast module; ``_writes`` says whether it holds the tenant's lock."""
+
+    _writes = False
     _supports_check_mode = True
-    # An async job would outlive the lock, which ends when the job has started: refused, not left unguarded.
-    _supports_async = False
+    _supports_async = True
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp  # tmp no longer has any effect
-        key = None if self._task.check_mode else self._tenant_key()
+        wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
         try:
-            if key is None:
-                result = merge_hash(result, self._execute_module(task_vars=task_vars))
-            else:
-                # The parent of this run's local temporary directory is the configured local_tmp (by default
-                # ~/.ansible/tmp, created 0700): private to the user, and the same for every ansible-playbook
-                # run of that user, so concurrent runs on this controller wait for each other too.
-                path = lock_path(os.path.dirname(C.DEFAULT_LOCAL_TMP), key)
-                with tenant_lock(path) as waited:
-                    display.vvv("community.mimecast: waited %.2fs for the tenant lock %s" % (waited, path))
-                    result = merge_hash(result, self._execute_module(task_vars=task_vars))
+            tenant = self._tenant()
+            args = dict(self._task.args)
+            # The run's own local temporary directory: private to the user and removed when the run ends.
+            store = RunStore(C.DEFAULT_LOCAL_TMP)
+            reuse = tenant is not None and tenant.token_key is not None and self._reuse_wanted(args) and not wrap_async
+            cached = store.get(tenant.token_key, TOKEN_FACT, REUSE_MARGIN) if reuse else None
+            locked = tenant is not None and self._writes and not self._task.check_mode
+            if reuse and cached is None:
+                locked = True  # the first token of the run for these credentials: one fork fetches it
+            with self._lock(tenant.lock_key if locked else None):
+                if locked and reuse and cached is None:
+                    cached = store.get(tenant.token_key, TOKEN_FACT, REUSE_MARGIN)  # a fork may have kept one
+                injected = reuse and cached is not None and not args.get(TOKEN_OPTION)
+                if injected:
+                    args[TOKEN_OPTION] = cached
+                if not reuse:
+                    args["reuse_token"] = False  # nothing here could keep it: the module returns none
+                module_result = self._execute_module(module_args=args, task_vars=task_vars, wrap_async=wrap_async)
+                sealed = module_result.pop(RESULT_KEY, None)
+                if reuse and sealed is not None:
+                    self._keep(store, tenant, sealed)
+            if injected:  # the task's own arguments, as the user gave them
+                module_args = (module_result.get("invocation") or {}).get("module_args")
+                if isinstance(module_args, dict) and TOKEN_OPTION in module_args:
+                    module_args[TOKEN_OPTION] = None
+            result = merge_hash(result, module_result)
         finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
+            if not wrap_async:
+                self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
 
-    def _tenant_key(self):
-        """The tenant key of this task, from its options and the environment its module will run with."""
+    @contextlib.contextmanager
+    def _lock(self, key):
+        if key is None:
+            yield
+            return
+        # The parent of this run's local temporary directory is the configured local_tmp (by default
+        # ~/.ansible/tmp, created 0700): private to the user, and the same for every ansible-playbook run of
+        # that user, so concurrent runs on this controller wait for each other too.
+        path = lock_path(os.path.dirname(C.DEFAULT_LOCAL_TMP), key)
+        with tenant_lock(path) as waited:
+            display.vvv("community.mimecast: waited %.2fs for the tenant lock %s" % (waited, path))
+            yield
+
+    @staticmethod
+    def _reuse_wanted(args):
+        try:
+            return boolean(args.get("reuse_token", True), strict=True)
+        except TypeError:
+            return False  # the module refuses the value itself
+
+    @staticmethod
+    def _keep(store, tenant, sealed):
+        try:
+            token = unseal(tenant.client_secret, sealed["sealed"])
+            lifetime = int(sealed["expires_in"])
+        except (TypeError, KeyError, ValueError):
+            display.vvv("community.mimecast: the module's token could not be opened; it is not kept")
+            return
+        store.put(tenant.token_key, TOKEN_FACT, token, expires_in=lifetime)
+        display.vvv("community.mimecast: kept the API 2.0 token for later tasks of this run (%ds left)" % lifetime)
+
+    def _tenant(self):
+        """The task's Tenant, from its options and the environment its module will run with; None when unknown."""
         environment = {}
         self._compute_environment_string(environment)  # the task's `environment:` keyword, templated
         local = self._connection.transport == "local"
         if local:  # the module inherits the controller's environment under the task's own variables
             environment = dict(os.environ, **environment)
+        args = self._task.args
         try:
-            return tenant_key(self._task.args, environment)
+            lock_key = tenant_key(args, environment)
+            token_key = credential_key(args, environment)
         except ConnectionOptionsError as exc:
-            if not local:  # the module may still find its credentials in the remote host's own environment
+            if not local and self._writes and not self._task.check_mode:
+                # the module may still find its credentials in the remote host's own environment
                 display.warning(
                     "community.mimecast: the controller cannot tell which tenant this task writes to from its "
-                    "options and environment keyword (%s), so it runs without the per-tenant lock; set the "
-                    "connection options on the task (module_defaults) or in its environment keyword." % exc
+                    "options (%s), so it runs without the per-tenant lock. Set the connection options with "
+                    "module_defaults, from a vault; not with the task's environment keyword, which Ansible prints "
+                    "at -vvv." % exc
                 )
             return None  # locally the module refuses these options itself, before any request
+        if token_key is None:
+            return Tenant(lock_key)
+        if not local and args.get("base_url") is None and BASE_URL_ENV not in environment:
+            return Tenant(lock_key)  # the remote host's MIMECAST_BASE_URL may choose another host: no reuse
+        return Tenant(lock_key, token_key, resolve_credentials(args, environment)[1]["client_secret"])
+
+
+class TenantLockAction(TenantAction):
+    """The action of every module that writes: run the module while holding its tenant's lock (not async: the
+    job would outlive the lock, so it is refused rather than left unguarded)."""
+
+    _writes = True
+    _supports_async = False

@@ -369,6 +369,10 @@ class SimulatorState:
         # and Authorization values presented), so tests can prove none leaks into output. It outlives
         # /_sim/reset, since leak checks span scenarios that reset; DELETE /_sim/derived-secrets clears it.
         self._derived_secrets: set[str] = set()
+        # Issued bearer tokens: the token service's state, not the directory's, so they outlive /_sim/reset as
+        # Mimecast's outlive changes to a directory (a run keeps its token across scenarios that reset);
+        # /_sim/expire-tokens (or an expire_token fault) revokes them.
+        self._tokens: dict[str, list] = {}  # token -> [client_id, expires_at (monotonic)]
         self.reset()
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -380,7 +384,6 @@ class SimulatorState:
             self._groups: dict[int, Group] = {}  # creation order (dicts keep insertion order)
             self._by_id: dict[str, Group] = {}  # every live id string, aliases included
             self.root = self._new_group("", None, "cloud", 0)
-            self._tokens: dict[str, list] = {}  # token -> [client_id, expires_at (monotonic)]
             self._seen_request_ids: dict[str, float] = {}  # x-mc-req-id -> wall time first seen
             self._rate: dict[str, list] = {}  # credential -> [window start (monotonic), calls]
             self._fault_rules: list[dict] = []

@@ -799,3 +799,14 @@ def test_start_server_runs_in_a_thread_and_shuts_down():
         running.shutdown()
     with pytest.raises((OSError, http.client.HTTPException)):
         SimClient(url).request("GET", "/_sim/health")
+
+
+def test_tokens_outlive_a_reset_of_the_directory_until_expired(client):
+    token = client.token().body["access_token"]
+    client.control("POST", "/_sim/reset")
+    after_reset = client.bearer(FIND, token, [{}])
+    client.control("POST", "/_sim/expire-tokens")
+    after_expiry = client.bearer(FIND, token, [{}])
+
+    assert after_reset.status == 200
+    assert after_expiry.status == 401 and error_code(after_expiry) == "err_xdk_token_expired"

@@ -20,7 +20,7 @@ def action(args, environment=None, transport="local"):
     """The action plugin with just what its tenant key reads: the task's args and environment keyword,
     and the connection's transport."""
     plugin = action_plugin.ActionModule.__new__(action_plugin.ActionModule)
-    plugin._task = SimpleNamespace(args=args, environment=[environment or {}], check_mode=False)
+    plugin._task = SimpleNamespace(args=args, environment=[environment or {}], check_mode=False, async_val=0)
     plugin._templar = SimpleNamespace(template=lambda value: value)
     plugin._connection = SimpleNamespace(transport=transport, _shell=SimpleNamespace(env_prefix=lambda **env: ""))
     return plugin
@@ -34,24 +34,24 @@ def clean_environ(monkeypatch):
 
 
 def test_key_from_options(clean_environ):
-    assert action(dict(API2, name="A", base_url=URL))._tenant_key() == EXPECTED
+    assert action(dict(API2, name="A", base_url=URL))._tenant().lock_key == EXPECTED
 
 
 def test_key_from_the_environment_keyword_agrees(clean_environ):
-    assert action({"name": "A"}, API2_ENV)._tenant_key() == EXPECTED
+    assert action({"name": "A"}, API2_ENV)._tenant().lock_key == EXPECTED
 
 
 def test_key_from_the_controllers_variables_agrees_on_a_local_connection(clean_environ):
     for name, value in API2_ENV.items():
         clean_environ.setenv(name, value)
-    assert action({"name": "A"})._tenant_key() == EXPECTED
+    assert action({"name": "A"})._tenant().lock_key == EXPECTED
 
 
 def test_environment_keyword_wins_over_the_controllers_variables(clean_environ):
     for name, value in API2_ENV.items():
         clean_environ.setenv(name, value)
     other = dict(API2_ENV, MIMECAST_CLIENT_ID="cid-2")
-    assert action({"name": "A"}, other)._tenant_key() == tenant_key({}, other)
+    assert action({"name": "A"}, other)._tenant().lock_key == tenant_key({}, other)
 
 
 def test_remote_module_does_not_see_the_controllers_variables(clean_environ):
@@ -59,6 +59,8 @@ def test_remote_module_does_not_see_the_controllers_variables(clean_environ):
     clean_environ.setattr(tenant_action.display, "warning", warnings.append)
     for name, value in API2_ENV.items():
         clean_environ.setenv(name, value)
-    assert action({"name": "A"}, transport="ssh")._tenant_key() is None
+    assert action({"name": "A"}, transport="ssh")._tenant() is None
     assert len(warnings) == 1 and "without the per-tenant lock" in warnings[0]
-    assert action({"name": "A"}, API2_ENV, transport="ssh")._tenant_key() == EXPECTED
+    # it recommends module_defaults, never the environment keyword (Ansible prints that at -vvv)
+    assert "module_defaults" in warnings[0] and "not with the task's environment keyword" in warnings[0]
+    assert action({"name": "A"}, API2_ENV, transport="ssh")._tenant().lock_key == EXPECTED
