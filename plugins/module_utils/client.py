@@ -175,8 +175,8 @@ class WriteError(MimecastError):
 
     ``results`` has an :class:`ItemResult` for every item of the write, in order: the items done or refused in
     earlier rounds keep their outcome; the others are ``refused`` when Mimecast said the request did not run
-    (a rate limit, a refused request) and ``unknown`` otherwise. ``cause`` is the failure; the message, status
-    and codes are its own.
+    (a rate limit, a refused request) or when the write was not sent at all (its token request failed), and
+    ``unknown`` otherwise. ``cause`` is the failure; the message, status, codes and ``request`` are its own.
     """
 
     def __init__(self, cause, results):
@@ -186,6 +186,7 @@ class WriteError(MimecastError):
             code=cause.code,
             errors=cause.errors,
             uncertain=any(result.unknown for result in results),
+            request=cause.request,
         )
         self.cause = cause
         self.results = results
@@ -731,7 +732,9 @@ class MimecastClient:
         try:
             return self._exchange(path, send, parse, True, settle if confirm else None)
         except MimecastError as failure:
-            state = UNKNOWN if failure.uncertain else REFUSED
+            # A failed token request means this try of the write was never sent: that proves it did not run.
+            sent = failure.request in (None, path)
+            state = UNKNOWN if failure.uncertain and sent else REFUSED
             errors = failure.errors or [
                 {
                     "code": failure.code or ("http_%s" % failure.status if failure.status else "error"),

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from ansible_collections.community.mimecast.plugins.module_utils.client import (
+    REFUSED,
     ClientCredentialsAuth,
     MimecastClient,
     MimecastError,
@@ -79,6 +80,9 @@ def test_a_failing_token_endpoint_gets_at_most_max_retries_plus_one_requests(kin
     assert info.value.request == TOKEN
     assert len(fixture.warnings) == max_retries
     assert all(w.startswith("Retrying /oauth/token ") for w in fixture.warnings)
+    if operation == "write":
+        # the write was never sent: its item is not done (refused whole), never "unknown"
+        assert [result.state for result in info.value.results] == [REFUSED]
 
 
 def test_token_retries_and_call_retries_share_one_budget():
