@@ -196,45 +196,33 @@ for core, python in MATRIX.items():
     # Coverage on FULL_CORE only (see the Makefile): it slows every module run of an integration test.
     coverage = ["--coverage"] if core == FULL_CORE else []
     measured = ", with coverage" if coverage else ""
-    antsibull_nox.add_ansible_test_session(
-        name=f"units-{core}",
-        description=f"ansible-test units{measured}, ansible-core {core}",
-        ansible_test_params=["units", *common, "--requirements", *coverage],
-        ansible_core_version=core,
-        ansible_core_source="pypi",
-        default=False,
-        callback_before=before_ansible_test(core),
-        callback_after=drop_ansible_test_tmp,
-    )
-    pin_python(f"units-{core}", python)
+    # units-X.Y, integration-X.Y and, on FULL_CORE, integration-slow-X.Y: the `slow` targets in a session of their
+    # own, so that the two halves of its integration run go to the two workers of `make test` and each has a
+    # short gate of its own (the Makefile passes that session its targets: `slow/`, or those of TARGETS).
     around = SimulatorAround(core)
-    antsibull_nox.add_ansible_test_session(
-        name=f"integration-{core}",
-        description=f"ansible-test integration against the simulator{measured}, ansible-core {core}",
-        ansible_test_params=["integration", *common, "--requirements", *coverage, *slow_exclude()],
-        ansible_core_version=core,
-        ansible_core_source="pypi",
-        default=False,
-        callback_before=around.before,
-        callback_after=around.after,
-    )
-    pin_python(f"integration-{core}", python)
-    # The `slow` targets: a session of their own on FULL_CORE, so that the two halves of its integration run
-    # go to the two workers of `make test` and each has a short gate of its own.
+    kinds = [
+        ("units", "ansible-test units", ["units"], before_ansible_test(core), drop_ansible_test_tmp),
+        ("integration", "ansible-test integration against the simulator", ["integration", *slow_exclude()],
+         around.before, around.after),
+    ]  # fmt: skip
     if core == FULL_CORE and has_slow_targets():
         around_slow = SimulatorAround(core, "slow")
+        kinds.append(
+            ("integration-slow", "ansible-test integration, the targets with the alias slow", ["integration"],
+             around_slow.before, around_slow.after)
+        )  # fmt: skip
+    for kind, what, params, before, after in kinds:
         antsibull_nox.add_ansible_test_session(
-            name=f"integration-slow-{core}",
-            description=f"ansible-test integration, the targets with the alias slow{measured}, ansible-core {core}",
-            # The Makefile passes the targets: `slow/` (every target with that alias) or those of TARGETS.
-            ansible_test_params=["integration", *common, "--requirements", *coverage],
+            name=f"{kind}-{core}",
+            description=f"{what}{measured}, ansible-core {core}",
+            ansible_test_params=[params[0], *common, "--requirements", *coverage, *params[1:]],
             ansible_core_version=core,
             ansible_core_source="pypi",
             default=False,
-            callback_before=around_slow.before,
-            callback_after=around_slow.after,
+            callback_before=before,
+            callback_after=after,
         )
-        pin_python(f"integration-slow-{core}", python)
+        pin_python(f"{kind}-{core}", python)
 
     if coverage:
         add_coverage_session(core, python)
