@@ -5,12 +5,12 @@
 """Kill-anywhere test of mimecast_group_tree, groups and members, against the simulator (run by runme.sh).
 
 For each kill (the credential kinds of the run in turn): empty the simulator (for the members change run, seed
-the tree with members to change), hold every write request of the kill's write path for HOLD_MS before it
-runs, start ansible-playbook in its own process group, wait until the simulator has received the k-th request
-of that path (its per-path request counter, counted on arrival), kill the whole process group with SIGKILL
-while that request is held, wait until the simulator has run it (its ``writes`` counter, which counts group
-and member writes alike), check what stands (the groups and members of the requests that ran, nothing more),
-then re-run without faults and check the exact tree and the exact members of every group (no duplicate
+the tree with members to change), hold every write request (group and member) for HOLD_MS before it runs,
+start ansible-playbook in its own process group, wait until the simulator has received the k-th request of
+the kill's write path (its per-path request counter, counted on arrival), kill the whole process group with
+SIGKILL while that request is held, wait until the simulator has run it (its ``writes`` counter, which counts
+group and member writes alike), check what stands (the groups and members of the requests that ran, nothing
+more), then re-run without faults and check the exact tree and the exact members of every group (no duplicate
 group, no missing or extra member), and run a third time (in the same play), which must change nothing.
 """
 
@@ -25,6 +25,7 @@ import urllib.request
 CREATE = "/api/directory/create-group"
 ADD = "/api/directory/add-group-member"
 REMOVE = "/api/directory/remove-group-member"
+ORDER = (CREATE, ADD, REMOVE)  # the order of a tree task's writes (deletes are not used here)
 BATCH_SIZE = 2
 # Kill, then A and B, then A1, A2 and B1, then X: with batch_size 2, five create requests in four levels
 # (Kill | A B | two of A1 A2 B1 | the third | X), after which 1, 3, 5, 6 and 7 groups stand.
@@ -142,7 +143,9 @@ def one_kill(url, config, kind, path, k, groups_standing, members_standing, seed
     control(url, "reset", "POST", {})
     if seeded is not None:
         seed(url, seeded)
-    control(url, "faults", "POST", {"rules": [{"kind": "delay", "path": path, "ms": HOLD_MS}]})
+    # Every write is held, not only those of the kill's path: the requests after request k (member adds after
+    # the last create) cannot run before the kill, however late the poll sees request k on a busy machine.
+    control(url, "faults", "POST", {"rules": [{"kind": "delay", "path": write, "ms": HOLD_MS} for write in ORDER]})
     proc = playbook(config, kind, log)
 
     def stats():
@@ -155,8 +158,11 @@ def one_kill(url, config, kind, path, k, groups_standing, members_standing, seed
     by_path = stats()["by_path"]
     if by_path.get(path, 0) != k:
         raise AssertionError("killed after request %d of %s, but the simulator saw %d" % (k, path, by_path[path]))
+    later = dict((write, by_path[write]) for write in ORDER[ORDER.index(path) + 1 :] if by_path.get(write))
+    if later:
+        raise AssertionError("the kill came late: after request %d of %s, the simulator saw %s" % (k, path, later))
     # The writes run one after another, so every write request that arrived has run once request k has.
-    sent = sum(by_path.get(write, 0) for write in (CREATE, ADD, REMOVE))
+    sent = sum(by_path.get(write, 0) for write in ORDER)
     wait_for("the request in flight to land", lambda: stats()["writes"] >= sent)
     landed = directory(url)
     members = sum(len(values) for values in landed.values())
@@ -190,8 +196,8 @@ def main(config, output_dir):
             groups, members = one_kill(url, config, kind, path, k, groups_standing, members_standing, seeded, log)
             print(
                 "%s %s: killed at request %d of %s with %d group(s) and %d member(s) standing; re-run exact, "
-                "third run unchanged (%.1fs)" % (kind, name, k, path.rpartition("/")[2], groups, members,
-                                                 time.monotonic() - started)
+                "third run unchanged (%.1fs)"
+                % (kind, name, k, path.rpartition("/")[2], groups, members, time.monotonic() - started)
             )
             sys.stdout.flush()
     return 0
