@@ -5,6 +5,8 @@ the /_sim/members control call, driven over real HTTP like test_simulator.py (wh
 from __future__ import annotations
 
 import importlib.util
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -302,3 +304,27 @@ def test_the_groups_snapshot_carries_every_groups_members_when_asked(client):
         (empty["id"], []),
     ]
     assert all("members" not in g for g in client.control("GET", "/_sim/groups")["groups"])
+
+
+def test_a_delayed_member_write_is_counted_on_arrival_and_runs_after_the_hold(client):
+    # What the kill-anywhere target relies on for member writes, as for group writes: a request held by a delay
+    # rule is in by_path as soon as it arrives, and in writes (and the directory) only once it has run.
+    group = client.create("Staff")
+    client.control("POST", "/_sim/stats/reset")
+    client.faults({"kind": "delay", "ms": 600, "path": ADD})
+    answers = []
+    sender = threading.Thread(
+        target=lambda: answers.append(client.call(ADD, [{"id": group["id"], "emailAddress": "amy@example.com"}]))
+    )
+    sender.start()
+    deadline = time.monotonic() + 5
+    while client.stats()["by_path"].get(ADD, 0) < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    held = client.stats()
+    held_members = client.control("GET", f"/_sim/members?id={group['id']}")["members"]
+    sender.join(timeout=10)
+
+    assert held["by_path"].get(ADD) == 1 and held["writes"] == 0 and held_members == []
+    assert answers and answers[0].status == 200 and answers[0].body["fail"] == []
+    assert client.stats()["writes"] == 1
+    assert client.control("GET", f"/_sim/members?id={group['id']}")["members"] == ["amy@example.com"]

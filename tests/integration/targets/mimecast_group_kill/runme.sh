@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Kill-anywhere (crash consistency): kill_anywhere.py starts a tree run against the simulator with every write
-# held for a while, kills the whole ansible-playbook process group with SIGKILL once the k-th write request has
-# arrived (k = the first, the first of a middle level, the last), lets that request land, re-runs, and checks
-# the exact tree with no duplicate; a third run must change nothing.
+# Kill-anywhere (crash consistency): kill_anywhere.py starts a tree run with members against the simulator with
+# every write held for a while, kills the whole ansible-playbook process group with SIGKILL once the k-th request
+# of one write path has arrived (create k = the first, the first of a middle level, the last; a middle member add;
+# the first member remove of a members change run), lets that request land, checks what stands, re-runs, and
+# checks the exact tree and the exact members of every group, no duplicate; a third run must change nothing.
 set -eux
 
 # setup_mimecast is found beside this target, and the simulator control calls through its action plugin
