@@ -297,7 +297,7 @@ def main() -> int:
     parser.add_argument("--full-core", required=True, help="ansible-core of the full integration run and coverage")
     parser.add_argument("--jobs", type=int, default=2, help="gates running at once")
     parser.add_argument("--make", default=os.environ.get("MAKE", "make"), help="make executable")
-    parser.add_argument("--timeout", type=float, default=1500, help="seconds after which a gate is stopped")
+    parser.add_argument("--timeout", type=float, default=2700, help="seconds after which a gate is stopped")
     args = parser.parse_args()
 
     # The gates are make targets; a make target that ran this script again would recurse forever.
