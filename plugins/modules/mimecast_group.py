@@ -265,7 +265,6 @@ group:
 """
 
 from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError
-from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import (
     ensure_absent,
     ensure_by_id,
@@ -319,7 +318,7 @@ def main():
             if state == "absent":
                 raise MemberError("members is only used with state=present: state=absent deletes the whole group")
             members = validate_members(params["members"])
-    directory = GroupDirectory(module.client())  # bad connection options fail here, still before any request
+    directory = module.directory()  # bad connection options fail here, still before any request
 
     target = dict(
         name=params["name"], parent=params["parent"], parent_id=params["parent_id"], check_mode=module.check_mode
