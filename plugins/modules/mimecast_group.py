@@ -110,6 +110,10 @@ notes:
   - If more than one group of that name exists under that parent, the module fails, lists their ids, and
     changes nothing. Renaming or moving a group where one of the new name already exists fails too.
   - A group at the root has a non-empty RV(group.parent_id) (the id of Mimecast's invisible root).
+  - The run's first task for a tenant reads the whole directory listing (one request per 100 groups). Later tasks
+    of the same run that name their group by O(name) (at the root or under O(parent)) find it by name searches,
+    one per path segment, using the invisible root's id that listing proved (kept on the controller for the run
+    only); they read the listing again whenever the searches cannot settle it. See docs/requests.md.
 seealso:
   - module: community.mimecast.mimecast_group_info
   - name: Mimecast API - Create Group
