@@ -11,11 +11,7 @@ import stat
 from ansible_collections.community.mimecast.plugins.action import mimecast_group_info as info_action
 from ansible_collections.community.mimecast.plugins.action import mimecast_group_tree as tree_action
 from ansible_collections.community.mimecast.plugins.module_utils.group_resolve import ROOT_OPTION, ROOT_RESULT_KEY
-from ansible_collections.community.mimecast.tests.unit.plugins.action.test_token_reuse_action import (  # noqa: F401
-    URL,
-    run_dir,
-    task,
-)
+from ansible_collections.community.mimecast.tests.unit.plugins.action.test_token_reuse_action import URL, task
 
 API1 = {"access_key": "ak-1", "secret_key": "c2VjcmV0", "app_id": "app-1", "app_key": "key-1", "base_url": URL}
 OTHER = dict(API1, base_url="http://127.0.0.1:9090")
