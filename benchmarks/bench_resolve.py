@@ -141,7 +141,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ansible-playbook", help="ansible-playbook to run (default: the one on PATH)")
     parser.add_argument("--python", help="the modules' Python (default: the one next to ansible-playbook)")
-    parser.add_argument("--tasks", type=int, default=50, help="no-change tasks in the loop (default 50)")
+    parser.add_argument("-n", "--tasks", type=int, default=50, help="no-change tasks in the loop (default 50)")
     parser.add_argument("--before", default="main", help="git ref of the 'before' collection (default main)")
     parser.add_argument("--api", choices=["1", "2"], default="1", help="API 1.0 keys or API 2.0 client (default 1)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per playbook (default 1800)")
