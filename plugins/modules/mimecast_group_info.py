@@ -193,6 +193,7 @@ members:
   sample: {"Departments": [], "Departments/EMEA/Finance": [jane.doe@example.com, partner.example]}
 """
 
+from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import list_groups
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import listable, validate_target
 from ansible_collections.community.mimecast.plugins.module_utils.members import read_members
@@ -215,7 +216,7 @@ def main():
     params = module.params
     with module.failures():
         validate_target(None, params["parent"], params["parent_id"])
-    directory = module.directory()
+    directory = GroupDirectory(module.client())
 
     with module.failures():
         groups = list_groups(directory, **{k: params[k] for k in ("name", "query", "parent", "parent_id", "source")})
