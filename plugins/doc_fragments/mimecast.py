@@ -118,6 +118,14 @@ options:
         in the result key C(unknown), and reports C(changed); a re-run converges.
     type: int
     default: 3
+  directory_root:
+    description:
+      - Set by the collection's action plugin, not by hand; a value given in a task is replaced. It holds what an
+        earlier task of the same ansible-playbook run learnt from a full listing of the tenant's directory, the id
+        of its invisible root (C(id)) and how many groups it held (C(groups)). With it, a group is found by name
+        searches instead of the full listing; in any doubt the listing is read as without it. Kept on the
+        controller for the run only, like the API 2.0 token.
+    type: dict
 notes:
   - All community.mimecast modules are in the action group C(community.mimecast.mimecast), so
     C(module_defaults) can set the connection once for all of them.

@@ -215,6 +215,10 @@ class OutcomeUnknown(MimecastError):
         return details
 
 
+class PageLimit(Exception):
+    """A paginated read would need more pages than its caller allowed (``paginate(max_pages=...)``)."""
+
+
 def unknown_outcome_message(unknown, cause=None):
     """The one wording of an unknown outcome: what it concerns, why, and that a re-run converges."""
     named = ", ".join(unknown[:NAMED_LIMIT])
@@ -783,11 +787,18 @@ class MimecastClient:
             doubtful.extend(succeeded)
         return sorted(doubtful)
 
-    def paginate(self, path, item=None, page_size=MAX_PAGE_SIZE):
-        """Yield the ``data`` entries of every page of a paginated call, following ``meta.pagination.next``."""
+    def paginate(self, path, item=None, page_size=MAX_PAGE_SIZE, max_pages=None):
+        """Yield the ``data`` entries of every page of a paginated call, following ``meta.pagination.next``.
+
+        With ``max_pages``, raise :class:`PageLimit` instead of asking for a page beyond that many.
+        """
         token = None
         seen = set()
+        pages = 0
         while True:
+            if max_pages is not None and pages >= max_pages:
+                raise PageLimit("%s needs more than %d page(s)" % (path, max_pages))
+            pages += 1
             pagination = {"pageSize": page_size}
             if token:
                 pagination["pageToken"] = token

@@ -19,9 +19,13 @@ DELETE_GROUP = "/api/directory/delete-group"
 class GroupDirectory:
     """Reads and writes profile groups through a MimecastClient, listing the directory once per run at most."""
 
-    def __init__(self, client):
+    def __init__(self, client, known_root=None):
         self.client = client
         self._tree = None
+        # What an earlier task of the run learnt from a listing ({"id": the invisible root's id, "groups": how
+        # many were listed}), or None; and what this task's own listing proved, to hand on to later tasks.
+        self.known_root = known_root
+        self.learnt_root = None
 
     def tree(self):
         """Return the :class:`GroupTree` of every group (every page of ``find-groups``), read once until forgotten."""
@@ -30,7 +34,25 @@ class GroupDirectory:
             for entry in self.client.paginate(FIND_GROUPS, {}):
                 groups.extend(group_facts(folder) for folder in entry.get("folders") or [])
             self._tree = GroupTree(groups)
+            fact = self._tree.root_fact()
+            if fact is not None:
+                self.known_root = self.learnt_root = fact
         return self._tree
+
+    def listed(self):
+        """True when the full listing has been read and not forgotten since."""
+        return self._tree is not None
+
+    def search_pages(self, name, max_pages=None):
+        """Return ``(groups named exactly name, pages read)`` by a name search; client.PageLimit is raised rather
+        than read more than ``max_pages`` pages."""
+        found = []
+        pages = 0
+        for entry in self.client.paginate(FIND_GROUPS, {"query": name}, max_pages=max_pages):
+            pages += 1  # one item a call: one data entry a page
+            found.extend(group_facts(folder) for folder in entry.get("folders") or [])
+        # The search matches partially; only the exact name is the group.
+        return [g for g in found if g["name"] == name], pages
 
     def forget(self):
         """Drop what was read, so the next question reads the directory again."""
@@ -40,11 +62,7 @@ class GroupDirectory:
         """Return the groups named exactly ``name``: from the listing when it was read, else by a name search."""
         if self._tree is not None:
             return self._tree.named(name)
-        found = []
-        for entry in self.client.paginate(FIND_GROUPS, {"query": name}):
-            found.extend(group_facts(folder) for folder in entry.get("folders") or [])
-        # The search matches partially; only the exact name is the group.
-        return [g for g in found if g["name"] == name]
+        return self.search_pages(name)[0]
 
     def create(self, items, confirm):
         """Create groups (items ``{description, parentId?}``); ItemResults whose records are group facts."""

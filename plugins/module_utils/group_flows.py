@@ -22,6 +22,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.group_api impor
     DELETE_GROUP,
     UPDATE_GROUP,
 )
+from ansible_collections.community.mimecast.plugins.module_utils.group_resolve import locate_by_search
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import (
     PATH_SEPARATOR,
     GroupError,
@@ -41,12 +42,16 @@ class Location:
 def locate(directory, name, parent=None, parent_id=None):
     """Find where the group ``name`` belongs (under ``parent`` path, ``parent_id``, or the root) and what is there.
 
-    Uses the fewest calls the API allows. At the root or under a path, the full listing is needed anyway
-    (only it tells root-ness), and it answers the name too: a name search first would be one call more.
-    Under a ``parent_id``, a name search settles it unless the name also exists elsewhere.
+    Uses the fewest calls the API allows. At the root or under a path, name searches settle it when an earlier
+    listing of the run proved the invisible root's id (group_resolve.py); otherwise, or in any doubt, the full
+    listing does (only it tells root-ness), and it answers the name too. Under a ``parent_id``, a name search
+    settles it unless the name also exists elsewhere.
     """
     if parent_id:
         return _locate_under_id(directory, name, parent_id)
+    searched = locate_by_search(directory, name, split_path(parent) if parent else [])
+    if searched is not None:
+        return Location(*searched)
     tree = directory.tree()
     if parent and split_path(parent):
         parent_id = tree.resolve_path(parent)["id"]

@@ -148,6 +148,18 @@ class GroupTree:
             return group["parent_id"]
         return None
 
+    def root_fact(self):
+        """What this listing proves for later name searches: ``{"id": the invisible root's id, "groups": how many
+        groups were listed}``; None when there is no root-level group, or when they do not all name the same
+        parent id (ids changed while the listing was read: nothing is proved)."""
+        parents = set(g["parent_id"] for g in self._children.get(None, []))
+        if len(parents) != 1:
+            return None
+        root_id = parents.pop()
+        if not isinstance(root_id, str) or not root_id:
+            return None
+        return {"id": root_id, "groups": len(self.groups)}
+
     def children(self, parent_id):
         """Direct children of a group; ``None`` means the root."""
         if parent_id is not None and parent_id not in self._by_id:

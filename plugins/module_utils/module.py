@@ -30,6 +30,12 @@ from ansible_collections.community.mimecast.plugins.module_utils.credentials imp
     resolve_credentials,
     validate_base_url,
 )
+from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
+from ansible_collections.community.mimecast.plugins.module_utils.group_resolve import (
+    ROOT_OPTION,
+    ROOT_RESULT_KEY,
+    known_root,
+)
 from ansible_collections.community.mimecast.plugins.module_utils.token_seal import RESULT_KEY
 
 
@@ -50,6 +56,7 @@ def connection_argument_spec():
         proxy=dict(type="str"),
         timeout=dict(type="float", default=30),
         max_retries=dict(type="int", default=3),
+        directory_root=dict(type="dict"),
     )
 
 
@@ -63,6 +70,14 @@ class MimecastModule(AnsibleModule):
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         self._client = None
+        self._directory = None
+
+    def directory(self):
+        """Return the task's GroupDirectory, knowing what an earlier task of the run learnt of the directory's root
+        (``directory_root``, which the action plugin fills; group_resolve.py)."""
+        if self._directory is None:
+            self._directory = GroupDirectory(self.client(), known_root=known_root(self.params.get(ROOT_OPTION)))
+        return self._directory
 
     def client(self):
         """Return the MimecastClient for this task; bad connection options fail the task before any request."""
@@ -105,10 +120,18 @@ class MimecastModule(AnsibleModule):
         )
 
     def exit_json(self, **kwargs):
-        super().exit_json(**self._with_sealed_token(kwargs))
+        super().exit_json(**self._with_run_facts(kwargs))
 
     def fail_json(self, msg, **kwargs):
-        super().fail_json(msg, **self._with_sealed_token(kwargs))
+        super().fail_json(msg, **self._with_run_facts(kwargs))
+
+    def _with_run_facts(self, result):
+        """Add what later tasks of the run may reuse, for the action plugin to keep and remove from the result: the
+        API 2.0 token this task fetched (sealed), and what its listing proved of the directory's root."""
+        directory = getattr(self, "_directory", None)
+        if directory is not None and directory.learnt_root is not None:
+            result = dict(result, **{ROOT_RESULT_KEY: directory.learnt_root})
+        return self._with_sealed_token(result)
 
     def _with_sealed_token(self, result):
         """Add the API 2.0 token this task fetched, for the action plugin to keep for the next task of the run.

@@ -110,6 +110,10 @@ notes:
   - If more than one group of that name exists under that parent, the module fails, lists their ids, and
     changes nothing. Renaming or moving a group where one of the new name already exists fails too.
   - A group at the root has a non-empty RV(group.parent_id) (the id of Mimecast's invisible root).
+  - The run's first task for a tenant reads the whole directory listing (one request per 100 groups). Later tasks
+    of the same run that name their group by O(name) (at the root or under O(parent)) find it by name searches,
+    one per path segment, using the invisible root's id that listing proved (kept on the controller for the run
+    only); they read the listing again whenever the searches cannot settle it. See docs/requests.md.
 seealso:
   - module: community.mimecast.mimecast_group_info
   - name: Mimecast API - Create Group
@@ -265,7 +269,6 @@ group:
 """
 
 from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError
-from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import (
     ensure_absent,
     ensure_by_id,
@@ -319,7 +322,7 @@ def main():
             if state == "absent":
                 raise MemberError("members is only used with state=present: state=absent deletes the whole group")
             members = validate_members(params["members"])
-    directory = GroupDirectory(module.client())  # bad connection options fail here, still before any request
+    directory = module.directory()  # bad connection options fail here, still before any request
 
     target = dict(
         name=params["name"], parent=params["parent"], parent_id=params["parent_id"], check_mode=module.check_mode

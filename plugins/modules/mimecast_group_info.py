@@ -193,7 +193,6 @@ members:
   sample: {"Departments": [], "Departments/EMEA/Finance": [jane.doe@example.com, partner.example]}
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import list_groups
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import listable, validate_target
 from ansible_collections.community.mimecast.plugins.module_utils.members import read_members
@@ -216,7 +215,7 @@ def main():
     params = module.params
     with module.failures():
         validate_target(None, params["parent"], params["parent_id"])
-    directory = GroupDirectory(module.client())
+    directory = module.directory()
 
     with module.failures():
         groups = list_groups(directory, **{k: params[k] for k in ("name", "query", "parent", "parent_id", "source")})

@@ -318,7 +318,6 @@ groups:
       sample: [amy@example.com, partner.example]
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
 from ansible_collections.community.mimecast.plugins.module_utils.tree_apply import (
@@ -356,7 +355,7 @@ def main():
                 "purge with an empty groups list and no root would delete every cloud group of the directory: "
                 "list the groups to keep, or set root"
             )
-    directory = GroupDirectory(module.client())  # bad connection options fail here, still before any request
+    directory = module.directory()  # bad connection options fail here, still before any request
 
     with module.failures():
         outcome = converge_tree(

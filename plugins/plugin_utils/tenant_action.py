@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """The controller side of every community.mimecast module: each has an action plugin of its own name
-(plugins/action/<module>.py) that is one of these classes. Two jobs, both per tenant:
+(plugins/action/<module>.py) that is one of these classes. Three jobs, all per tenant:
 
 * The lock (modules that write): the module runs while the task holds its tenant's lock, so forks never list
   the directory while another task of the same tenant is between its own listing and its write. Different
@@ -14,6 +14,10 @@
   with the same credentials gets it as ``access_token`` and fetches a new one only when it is refused. A token
   with less than REUSE_MARGIN seconds left is not passed on. A task that would fetch the first token of the run
   for its credentials holds the tenant's lock while it does (whatever the module), so forks share one token.
+* The directory's root (every module): what a module's full listing proved of the tenant's invisible root
+  (module_utils/group_resolve.py) comes back in a private result key, is removed from the result, kept in the
+  run's store under the tenant's key and passed to the next task of the tenant as ``directory_root`` (replacing
+  any value the task gave), so that task can find its group by name searches. Not a secret; it ends with the run.
 
 Internal use only: this API may change without notice.
 """
@@ -35,6 +39,11 @@ from ansible_collections.community.mimecast.plugins.module_utils.credentials imp
     resolve_credentials,
     tenant_key,
 )
+from ansible_collections.community.mimecast.plugins.module_utils.group_resolve import (
+    ROOT_OPTION,
+    ROOT_RESULT_KEY,
+    known_root,
+)
 from ansible_collections.community.mimecast.plugins.module_utils.token_seal import RESULT_KEY, unseal
 from ansible_collections.community.mimecast.plugins.plugin_utils.run_store import RunStore
 from ansible_collections.community.mimecast.plugins.plugin_utils.tenant_lock import lock_path, tenant_lock
@@ -44,6 +53,7 @@ display = Display()
 # Seconds a kept token must still have to be passed on: a task that starts with it should not see it expire.
 REUSE_MARGIN = 300
 TOKEN_FACT = "token"
+ROOT_FACT = "directory_root"
 
 
 class Tenant:
@@ -85,14 +95,24 @@ class TenantAction(ActionBase):
                     args[TOKEN_OPTION] = cached
                 if not reuse:
                     args["reuse_token"] = False  # nothing here could keep it: the module returns none
+                # The directory's root, as a listing of this run proved it for the tenant (group_resolve.py).
+                root_key = tenant.lock_key if tenant is not None and not wrap_async else None
+                args[ROOT_OPTION] = store.get(root_key, ROOT_FACT) if root_key else None
                 module_result = self._execute_module(module_args=args, task_vars=task_vars, wrap_async=wrap_async)
                 sealed = module_result.pop(RESULT_KEY, None)
                 if reuse and sealed is not None:
                     self._keep(store, tenant, sealed)
-            if injected:  # the task's own arguments, as the user gave them
-                module_args = (module_result.get("invocation") or {}).get("module_args")
-                if isinstance(module_args, dict) and TOKEN_OPTION in module_args:
+                learnt = known_root(module_result.pop(ROOT_RESULT_KEY, None))
+                if root_key and learnt is not None:
+                    store.put(root_key, ROOT_FACT, learnt)
+                    display.vvv("community.mimecast: kept the directory's root id for later tasks of this run")
+            # the task's own arguments, as the user gave them
+            module_args = (module_result.get("invocation") or {}).get("module_args")
+            if isinstance(module_args, dict):
+                if injected and TOKEN_OPTION in module_args:
                     module_args[TOKEN_OPTION] = None
+                if ROOT_OPTION in module_args:
+                    module_args[ROOT_OPTION] = self._task.args.get(ROOT_OPTION)
             result = merge_hash(result, module_result)
         finally:
             if not wrap_async:

@@ -41,17 +41,6 @@ class Module:
         return result
 
 
-@pytest.fixture
-def run_dir(tmp_path, monkeypatch):
-    directory = tmp_path / "ansible-local-1abc"
-    directory.mkdir(mode=0o700)
-    monkeypatch.setattr(tenant_action.C, "DEFAULT_LOCAL_TMP", str(directory))
-    monkeypatch.setattr(tenant_action.ActionBase, "run", lambda self, tmp=None, task_vars=None: {})
-    for name in ("MIMECAST_BASE_URL", "MIMECAST_CLIENT_ID", "MIMECAST_CLIENT_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-    return directory
-
-
 def task(module, args, plugin_module=group_action, transport="local", check_mode=False, async_val=0):
     plugin = plugin_module.ActionModule.__new__(plugin_module.ActionModule)
     plugin._task = SimpleNamespace(args=args, environment=[{}], check_mode=check_mode, async_val=async_val)

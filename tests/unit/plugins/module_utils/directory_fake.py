@@ -28,6 +28,7 @@ class DirectorySession:
         self.refuse_next_write = False
         self.empty_next_create_reply = False
         self.drift_ids = False  # every listing shows other id strings for the same groups (old ones keep working)
+        self.drift_root = False  # with drift_ids: the invisible root's id drifts too
         self.answers = 0
 
     def add(self, name, parent=ROOT, source="cloud"):
@@ -84,11 +85,21 @@ class DirectorySession:
     def canonical(self, group_id):
         return group_id.split("~")[0]
 
+    def searches(self):
+        """The queries of the name searches sent (one entry a page), the listing's pages left out."""
+        return [c[1] for c in self.calls if c[0] == "find" and c[1]]
+
+    def listings(self):
+        """How many pages of the full listing were read."""
+        return len([c for c in self.calls if c == ("find", "")])
+
     def shown(self, record):
         """A record as one answer shows it: with drifting ids, each answer has its own id strings."""
         if not self.drift_ids:
             return record
-        drift = dict((k, "%s~%d" % (record[k], self.answers)) for k in ("id", "parentId") if record[k] != ROOT)
+        drift = dict(
+            (k, "%s~%d" % (record[k], self.answers)) for k in ("id", "parentId") if record[k] != ROOT or self.drift_root
+        )
         return dict(record, **drift)
 
     def _create(self, item):
