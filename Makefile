@@ -41,9 +41,9 @@ SANITY_CORES := 2.19 2.21
 # The newest ansible-core on Python 3.11: the demo, the linters and the build use it.
 TOOLS_CORE := 2.19
 # The one ansible-core whose integration runs every target (those with the alias `slow` in their aliases file
-# too) with both credential kinds, and whose units and integration measure coverage. The other integration
-# cores run the other targets with one credential kind each, in turn, and without coverage, which slows a
-# module task two- to threefold.
+# too) with both credential kinds, and whose units and integration (but the slow targets) measure coverage. The
+# other integration cores run the other targets with one credential kind each, in turn, and without coverage,
+# which slows a module task two- to threefold.
 FULL_CORE := $(TOOLS_CORE)
 # module_utils line coverage below this fails the coverage gate.
 COVERAGE_MINIMUM := 95
@@ -138,7 +138,7 @@ gate-integration-slow-$(FULL_CORE): gate-integration-slow-%: venv-nox
 	@$(checked) --require '^Running \S+ integration test (role|script)' --forbid 'All targets skipped' \
 		-- $(NOX_CORE) integration-slow-$* -- $(or $(TARGETS),slow/)
 
-# Units and integration of FULL_CORE export their coverage data to .build/coverage-X.Y.
+# Units and integration (but the slow targets) of FULL_CORE export their coverage data to .build/coverage-X.Y.
 gate-coverage-$(FULL_CORE): gate-coverage-%: venv-nox
 	@$(NOX_CORE) coverage-$*
 

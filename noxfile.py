@@ -69,20 +69,15 @@ def place_get_pip_scripts() -> None:
             place_get_pip.place(version)
 
 
-def coverage_export(core: str, part: str = "") -> Path:
-    """Where units and integration of one ansible-core export their coverage data for its coverage session.
-
-    The slow part of the integration run exports into a folder of its own (``part``): ansible-test names an
-    export by command, so two integration runs of one core would otherwise write the same file.
-    """
-    base = ROOT / ".build" / f"coverage-{core}"
-    return base / part if part else base
+def coverage_export(core: str) -> Path:
+    """Where units and integration of one ansible-core export their coverage data for its coverage session."""
+    return ROOT / ".build" / f"coverage-{core}"
 
 
-def before_ansible_test(core: str, part: str = ""):
+def before_ansible_test(core: str):
     def callback() -> None:
         # Read by antsibull-nox after ansible-test --coverage: `ansible-test coverage combine --export` here.
-        os.environ["ANTSIBULL_NOX_COVERAGE_DESTINATION"] = str(coverage_export(core, part))
+        os.environ["ANTSIBULL_NOX_COVERAGE_DESTINATION"] = str(coverage_export(core))
         os.environ["ANTSIBULL_NOX_COVERAGE_NO_XML"] = "true"
 
     return callback
@@ -109,8 +104,8 @@ def auth_kinds(core: str) -> tuple[str, ...]:
 class SimulatorAround:
     """Starts the simulator before ansible-test integration, writes its integration_config.yml, stops it after."""
 
-    def __init__(self, core: str, part: str = "") -> None:
-        self.prepare = before_ansible_test(core, part)
+    def __init__(self, core: str) -> None:
+        self.prepare = before_ansible_test(core)
         self.auth_kinds = auth_kinds(core)
         self.simulator: Simulator | None = None
 
@@ -138,12 +133,32 @@ def slow_exclude() -> list[str]:
     return ["--exclude", "slow/"] if has_slow_targets() else []
 
 
+# Runs the scenarios of the targets it needs (needs/target/X) at -vvvv with both credential kinds, their assertions
+# included, and then checks that output for secrets. It is a slow target: it runs on FULL_CORE only.
+VVVV_TARGET = "mimecast_no_secrets"
+
+
+def run_at_vvvv() -> list[str]:
+    """The targets whose scenarios VVVV_TARGET runs: on FULL_CORE they are not run a second time on their own.
+
+    Unless targets were named on the command line (``nox -s integration-X.Y -- mimecast_group``, or the Makefile's
+    TARGETS=): then those run, whatever this says.
+    """
+    aliases = ROOT / "tests" / "integration" / "targets" / VVVV_TARGET / "aliases"
+    if "--" in sys.argv[1:] or not aliases.exists():
+        return []
+    targets = aliases.parent.parent
+    needed = [alias.removeprefix("needs/target/") for alias in aliases.read_text().split() if alias.startswith("needs/target/")]
+    # setup_mimecast is needed too, but it is a set-up role with no scenarios (and the alias hidden).
+    return [target for target in needed if (targets / target / "tasks" / "scenarios.yml").exists()]
+
+
 def add_coverage_session(core: str, python: str) -> None:
     """antsibull-nox processes coverage per ansible-test run; the minimum over units and integration is ours."""
 
     def coverage(session: nox.Session) -> None:
         session.install("-r", str(REQUIREMENTS / f"core-{core}.txt"))
-        exported = sorted(coverage_export(core).glob("**/*=coverage.combined"))
+        exported = sorted(coverage_export(core).glob("*=coverage.combined"))
         if not exported:
             session.error(f"no coverage data in {coverage_export(core)}: run units-{core} and integration-{core} first")
         prepared = prepare_collections(
@@ -153,13 +168,8 @@ def add_coverage_session(core: str, python: str) -> None:
             data = Path("tests", "output", "coverage")
             data.mkdir(parents=True, exist_ok=True)
             for path in exported:
-                # The slow part's export has the same name as the other integration run's: prefix its folder.
-                part = path.parent.relative_to(coverage_export(core))
-                name = path.name if part == Path(".") else f"{part}-{path.name}"
-                shutil.copy(path, data / name)
-            session.log(
-                f"coverage data: {', '.join(str(path.relative_to(coverage_export(core))) for path in exported)}"
-            )
+                shutil.copy(path, data / path.name)
+            session.log(f"coverage data: {', '.join(path.name for path in exported)}")
             session.run("python", str(CI / "coverage_check.py"), "--minimum", COVERAGE_MINIMUM)
 
     coverage.__doc__ = f"Line coverage of plugins/ by units and integration together, ansible-core {core}."
@@ -195,27 +205,30 @@ for core, python in MATRIX.items():
         pin_python(f"sanity-{core}", python)
     # Coverage on FULL_CORE only (see the Makefile): it slows every module run of an integration test.
     coverage = ["--coverage"] if core == FULL_CORE else []
-    measured = ", with coverage" if coverage else ""
     # units-X.Y, integration-X.Y and, on FULL_CORE, integration-slow-X.Y: the `slow` targets in a session of their
     # own, so that the two halves of its integration run go to the two workers of `make test` and each has a
     # short gate of its own (the Makefile passes that session its targets: `slow/`, or those of TARGETS).
+    # The slow targets run without coverage: they add no line to what the units and the other targets cover
+    # (measured: 1,799 of 1,827 module_utils lines either way), and coverage would more than double their time.
+    # On FULL_CORE the targets whose scenarios VVVV_TARGET (a slow target) runs at -vvvv do not run again here.
+    once = [option for target in run_at_vvvv() for option in ("--exclude", target)] if core == FULL_CORE else []
     around = SimulatorAround(core)
     kinds = [
-        ("units", "ansible-test units", ["units"], before_ansible_test(core), drop_ansible_test_tmp),
-        ("integration", "ansible-test integration against the simulator", ["integration", *slow_exclude()],
-         around.before, around.after),
+        ("units", "ansible-test units", ["units"], coverage, before_ansible_test(core), drop_ansible_test_tmp),
+        ("integration", "ansible-test integration against the simulator", ["integration", *slow_exclude(), *once],
+         coverage, around.before, around.after),
     ]  # fmt: skip
     if core == FULL_CORE and has_slow_targets():
-        around_slow = SimulatorAround(core, "slow")
+        around_slow = SimulatorAround(core)
         kinds.append(
-            ("integration-slow", "ansible-test integration, the targets with the alias slow", ["integration"],
+            ("integration-slow", "ansible-test integration, the targets with the alias slow", ["integration"], [],
              around_slow.before, around_slow.after)
         )  # fmt: skip
-    for kind, what, params, before, after in kinds:
+    for kind, what, params, measure, before, after in kinds:
         antsibull_nox.add_ansible_test_session(
             name=f"{kind}-{core}",
-            description=f"{what}{measured}, ansible-core {core}",
-            ansible_test_params=[params[0], *common, "--requirements", *coverage, *params[1:]],
+            description=f"{what}{', with coverage' if measure else ''}, ansible-core {core}",
+            ansible_test_params=[params[0], *common, "--requirements", *measure, *params[1:]],
             ansible_core_version=core,
             ansible_core_source="pypi",
             default=False,
