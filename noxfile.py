@@ -148,7 +148,11 @@ def run_at_vvvv() -> list[str]:
     if "--" in sys.argv[1:] or not aliases.exists():
         return []
     targets = aliases.parent.parent
-    needed = [alias.removeprefix("needs/target/") for alias in aliases.read_text().split() if alias.startswith("needs/target/")]
+    needed = [
+        alias.removeprefix("needs/target/")
+        for alias in aliases.read_text().split()
+        if alias.startswith("needs/target/")
+    ]
     # setup_mimecast is needed too, but it is a set-up role with no scenarios (and the alias hidden).
     return [target for target in needed if (targets / target / "tasks" / "scenarios.yml").exists()]
 
