@@ -10,9 +10,24 @@ import json
 
 import requests
 
+from ansible_collections.community.mimecast.plugins.module_utils.client import ApiKeyAuth, MimecastClient
+
 SECRET_KEY = base64.b64encode(b"unit-test-secret-key").decode()
 APP_KEY = "unit-test-app-key"
 CLIENT_SECRET = "unit-test-client-secret"
+
+
+def with_client(session, recorder):
+    """Put a real MimecastClient on ``session`` (``session.client``), signing with the unit tests' API 1.0 keys,
+    its warnings and sleeps recorded by ``recorder`` (conftest.py) instead of shown and slept; return ``session``."""
+    session.client = MimecastClient(
+        "https://api.example.test",
+        ApiKeyAuth("unit-access-key", SECRET_KEY, "unit-app-id", APP_KEY),
+        session=session,
+        warn=recorder.warnings.append,
+        sleep=recorder.sleeps.append,
+    )
+    return session
 
 
 def response(status=200, body=None, headers=None, text=None, content_type="application/json"):

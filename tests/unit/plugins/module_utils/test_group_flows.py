@@ -6,8 +6,6 @@ import pytest
 import requests
 
 from ansible_collections.community.mimecast.plugins.module_utils.client import (
-    ApiKeyAuth,
-    MimecastClient,
     MimecastError,
     OutcomeUnknown,
 )
@@ -23,7 +21,9 @@ from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.dire
     ROOT,
     DirectorySession,
 )
-from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import APP_KEY, SECRET_KEY
+from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import (
+    with_client,
+)
 
 
 @pytest.fixture
@@ -31,14 +31,7 @@ def api(recorder):
     """An in-memory directory (``api``) behind a real MimecastClient (``api.client``)."""
     session = DirectorySession()
     session.retries = recorder.warnings
-    session.client = MimecastClient(
-        "https://api.example.test",
-        ApiKeyAuth("unit-access-key", SECRET_KEY, "unit-app-id", APP_KEY),
-        session=session,
-        warn=recorder.warnings.append,
-        sleep=recorder.sleeps.append,
-    )
-    return session
+    return with_client(session, recorder)
 
 
 def directory(api):

@@ -7,7 +7,6 @@ listing read instead whenever the searches cannot settle it."""
 
 import pytest
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import ApiKeyAuth, MimecastClient
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import ensure_absent, ensure_present
 from ansible_collections.community.mimecast.plugins.module_utils.group_resolve import known_root, listing_pages
@@ -21,7 +20,7 @@ from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.dire
     ROOT,
     DirectorySession,
 )
-from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import APP_KEY, SECRET_KEY
+from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import with_client
 
 BIG = {"id": ROOT, "groups": 10000}  # a listing of 100 pages: searches are cheaper
 
@@ -29,14 +28,7 @@ BIG = {"id": ROOT, "groups": 10000}  # a listing of 100 pages: searches are chea
 @pytest.fixture
 def api(recorder):
     session = DirectorySession()
-    session.client = MimecastClient(
-        "https://api.example.test",
-        ApiKeyAuth("unit-access-key", SECRET_KEY, "unit-app-id", APP_KEY),
-        session=session,
-        warn=recorder.warnings.append,
-        sleep=recorder.sleeps.append,
-    )
-    return session
+    return with_client(session, recorder)
 
 
 def departments(api, count=3, teams=("Team 1", "Team 2")):

@@ -9,7 +9,6 @@ import json
 import pytest
 import requests
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import ApiKeyAuth, MimecastClient
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
 from ansible_collections.community.mimecast.plugins.module_utils.tree_apply import (
@@ -24,10 +23,9 @@ from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.dire
     DirectorySession,
 )
 from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import (
-    APP_KEY,
-    SECRET_KEY,
     envelope,
     response,
+    with_client,
 )
 
 
@@ -111,14 +109,7 @@ class TreeSession(DirectorySession):
 @pytest.fixture
 def api(recorder):
     session = TreeSession()
-    session.client = MimecastClient(
-        "https://api.example.test",
-        ApiKeyAuth("unit-access-key", SECRET_KEY, "unit-app-id", APP_KEY),
-        session=session,
-        warn=recorder.warnings.append,
-        sleep=recorder.sleeps.append,
-    )
-    return session
+    return with_client(session, recorder)
 
 
 def converge(api, groups, root=None, **options):

@@ -10,17 +10,15 @@ import json
 import pytest
 import requests
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import ApiKeyAuth, MimecastClient
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
 from ansible_collections.community.mimecast.plugins.module_utils.tree_apply import converge_tree
 from ansible_collections.community.mimecast.plugins.module_utils.tree_members import parse_members
 from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import parse_request
 from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import (
-    APP_KEY,
-    SECRET_KEY,
     envelope,
     response,
+    with_client,
 )
 from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.test_tree_apply import TreeSession
 
@@ -77,14 +75,7 @@ class MemberTreeSession(TreeSession):
 @pytest.fixture
 def api(recorder):
     session = MemberTreeSession()
-    session.client = MimecastClient(
-        "https://api.example.test",
-        ApiKeyAuth("unit-access-key", SECRET_KEY, "unit-app-id", APP_KEY),
-        session=session,
-        warn=recorder.warnings.append,
-        sleep=recorder.sleeps.append,
-    )
-    return session
+    return with_client(session, recorder)
 
 
 def converge(api, groups, members, root=None, **options):
