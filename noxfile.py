@@ -139,28 +139,24 @@ def slow_exclude() -> list[str]:
     return ["--exclude", "slow/"] if has_slow_targets() else []
 
 
-# Runs the scenarios of the targets it needs (needs/target/X) at -vvvv with both credential kinds, their assertions
-# included, and then checks that output for secrets. It is a slow target: it runs on FULL_CORE only.
+# Runs the scenarios of other targets (their tasks/scenarios.yml, assertions included) at -vvvv with both credential
+# kinds, and then checks that output for secrets. It is a slow target: it runs on FULL_CORE only.
 VVVV_TARGET = "mimecast_no_secrets"
 
 
 def run_at_vvvv() -> list[str]:
-    """The targets whose scenarios VVVV_TARGET runs: on FULL_CORE they are not run a second time on their own.
+    """The targets whose scenarios VVVV_TARGET's playbook includes: on FULL_CORE they do not run a second time.
 
-    Unless targets were named on the command line (``nox -s integration-X.Y -- mimecast_group``, or the Makefile's
-    TARGETS=): then those run, whatever this says.
+    Read from the playbook itself (``include_tasks: ../<target>/tasks/scenarios.yml``), so a target whose scenarios
+    it stops including runs on its own again. Unless targets were named on the command line (``nox -s
+    integration-X.Y -- mimecast_group``, or the Makefile's TARGETS=): then those run, whatever this says.
     """
-    aliases = ROOT / "tests" / "integration" / "targets" / VVVV_TARGET / "aliases"
-    if "--" in sys.argv[1:] or not aliases.exists():
+    playbook = ROOT / "tests" / "integration" / "targets" / VVVV_TARGET / "scenarios.yml"
+    if "--" in sys.argv[1:] or not playbook.exists():
         return []
-    targets = aliases.parent.parent
-    needed = [
-        alias.removeprefix("needs/target/")
-        for alias in aliases.read_text().split()
-        if alias.startswith("needs/target/")
-    ]
-    # setup_mimecast is needed too, but it is a set-up role with no scenarios (and the alias hidden).
-    return [target for target in needed if (targets / target / "tasks" / "scenarios.yml").exists()]
+    included = re.findall(r"^\s*ansible\.builtin\.include_tasks:\s*\.\./(\w+)/tasks/scenarios\.yml\s*$",
+                          playbook.read_text(), re.M)  # fmt: skip
+    return sorted(set(included))
 
 
 def add_coverage_session(core: str, python: str) -> None:
