@@ -22,6 +22,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.group_api impor
     DELETE_GROUP,
     UPDATE_GROUP,
 )
+from ansible_collections.community.mimecast.plugins.module_utils.group_path import join_path
 from ansible_collections.community.mimecast.plugins.module_utils.group_resolve import locate_by_search
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import (
     PATH_SEPARATOR,
@@ -313,17 +314,21 @@ def list_groups(directory, name=None, query=None, parent=None, parent_id=None, s
     ``name`` matches exactly, ``query`` partially (case-insensitive, like the API); ``parent`` (a path,
     ``/`` for the root) or ``parent_id`` keeps direct children only; ``source`` is ``cloud`` or ``ldap``.
     A parent that does not exist simply has no children. Paths need the listing, so the listing answers
-    ``query`` too: a name search first would be one read more.
+    ``query`` too: a name search first would be one read more. Only ``name`` with ``parent`` names every group
+    of each path: those are settled by name searches when an earlier listing of the run proved the root's id
+    (group_resolve.py), and by the listing otherwise or in any doubt.
     """
+    if name is not None and parent is not None:
+        names = list(split_path(parent))
+        try:
+            searched = locate_by_search(directory, name, names)
+        except ParentNotFound:
+            return []
+        if searched is not None:
+            _parent_id, found = searched
+            return [dict(g, path=join_path(names + [g["name"]])) for g in _filtered(found, name, query, source)]
     tree = directory.tree()
-    groups = list(tree.groups)
-    if query:
-        needle = query.lower()
-        groups = [g for g in groups if needle in (g["name"] or "").lower()]
-    if name is not None:
-        groups = [g for g in groups if g["name"] == name]
-    if source is not None:
-        groups = [g for g in groups if g["source"] == source]
+    groups = _filtered(tree.groups, name, query, source)
     if parent is not None:
         try:
             parent_group = tree.resolve_path(parent) if split_path(parent) else None
@@ -333,3 +338,16 @@ def list_groups(directory, name=None, query=None, parent=None, parent_id=None, s
     elif parent_id is not None:
         groups = [g for g in groups if g["parent_id"] == parent_id]
     return [dict(g, path=tree.path_of(g)) for g in groups]
+
+
+def _filtered(groups, name, query, source):
+    """The groups named exactly ``name``, whose name holds ``query`` (case-insensitive), of ``source``."""
+    groups = list(groups)
+    if query:
+        needle = query.lower()
+        groups = [g for g in groups if needle in (g["name"] or "").lower()]
+    if name is not None:
+        groups = [g for g in groups if g["name"] == name]
+    if source is not None:
+        groups = [g for g in groups if g["source"] == source]
+    return groups

@@ -43,6 +43,9 @@ options:
       - Only direct children of the group at this path of names from the root, such as V(Departments/EMEA);
         V(/) means groups at the root. A parent that does not exist has no children.
       - A C(/) inside a name is written V(\\/) and a backslash V(\\\\) (the path syntax of the notes).
+      - With O(name), a task after the first full listing of the run for the tenant finds the group by a few name
+        searches (see O(directory_root)) instead of reading the whole directory. Without O(name) the whole
+        directory is read, because only the listing gives each group's path.
       - Mutually exclusive with O(parent_id).
     type: str
   parent_id:

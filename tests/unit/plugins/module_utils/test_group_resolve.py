@@ -8,7 +8,11 @@ listing read instead whenever the searches cannot settle it."""
 import pytest
 
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
-from ansible_collections.community.mimecast.plugins.module_utils.group_flows import ensure_absent, ensure_present
+from ansible_collections.community.mimecast.plugins.module_utils.group_flows import (
+    ensure_absent,
+    ensure_present,
+    list_groups,
+)
 from ansible_collections.community.mimecast.plugins.module_utils.group_resolve import known_root, listing_pages
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import (
     GroupError,
@@ -143,6 +147,62 @@ def test_absent_is_settled_by_a_search_that_finds_the_name_nowhere(api):
     (changed, before, _after), _directory = run(api, BIG, flow=ensure_absent, name="Gone", parent="Dept 1")
     assert not changed and before is None
     assert api.listings() == 0 and api.writes() == []
+
+
+def info(api, known, **filters):
+    directory = GroupDirectory(api.client, known_root=known)
+    return list_groups(directory, **filters)
+
+
+def test_info_of_a_name_under_a_path_is_answered_by_searches_without_the_listing(api):
+    ids = departments(api)
+    found = info(api, BIG, name="Team 2", parent="Dept 2")
+    assert [(g["id"], g["path"]) for g in found] == [(ids["Dept 2/Team 2"], "Dept 2/Team 2")]
+    assert api.listings() == 0 and api.searches() == ["team 2", "team 2", "dept 2"]
+
+
+def test_info_of_a_root_name_that_also_stands_under_departments_finds_the_root_one(api):
+    departments(api)
+    root_team = api.add("Team 1")
+    found = info(api, BIG, name="Team 1", parent="/")
+    assert [(g["id"], g["path"]) for g in found] == [(root_team, "Team 1")]
+    assert api.listings() == 0
+
+
+def test_info_gives_escaped_paths_for_names_with_a_slash(api):
+    sales = api.add("Sales/Marketing")
+    team = api.add("EMEA", sales)
+    api.add("Sales")  # a group named like the name's first half
+    found = info(api, BIG, name="EMEA", parent="Sales\\/Marketing")
+    assert [(g["id"], g["path"]) for g in found] == [(team, "Sales\\/Marketing/EMEA")]
+    assert api.listings() == 0
+
+
+def test_info_of_a_parent_found_nowhere_is_empty_without_the_listing(api):
+    departments(api)
+    assert info(api, BIG, name="Team 1", parent="Nowhere") == []
+    assert api.listings() == 0
+
+
+def test_info_keeps_its_other_filters_on_what_the_searches_found(api):
+    departments(api)
+    assert info(api, BIG, name="Team 1", parent="Dept 1", source="ldap") == []
+    assert info(api, BIG, name="Team 1", parent="Dept 1", query="eam")[0]["path"] == "Dept 1/Team 1"
+    assert info(api, BIG, name="Team 1", parent="Dept 1", query="xyz") == []
+    assert api.listings() == 0
+
+
+def test_info_reads_the_listing_when_no_root_is_known_and_answers_the_same(api):
+    ids = departments(api)
+    found = info(api, None, name="Team 2", parent="Dept 2")
+    assert [(g["id"], g["path"]) for g in found] == [(ids["Dept 2/Team 2"], "Dept 2/Team 2")]
+    assert api.searches() == [] and api.listings() > 0
+
+
+def test_info_of_a_name_alone_reads_the_listing_for_its_paths(api):
+    departments(api)
+    assert len(info(api, BIG, name="Team 1")) == 3
+    assert api.searches() == [] and api.listings() > 0
 
 
 def test_a_listing_proves_the_root_only_when_every_root_group_names_the_same_parent():
