@@ -318,8 +318,8 @@ def list_groups(directory, name=None, query=None, parent=None, parent_id=None, s
     of each path: those are settled by name searches when an earlier listing of the run proved the root's id
     (group_resolve.py), and by the listing otherwise or in any doubt.
     """
-    if name is not None and parent is not None:
-        names = list(split_path(parent))
+    names = list(split_path(parent)) if parent is not None else None
+    if name is not None and names is not None:
         try:
             searched = locate_by_search(directory, name, names)
         except ParentNotFound:
@@ -329,9 +329,9 @@ def list_groups(directory, name=None, query=None, parent=None, parent_id=None, s
             return [dict(g, path=join_path(names + [g["name"]])) for g in _filtered(found, name, query, source)]
     tree = directory.tree()
     groups = _filtered(tree.groups, name, query, source)
-    if parent is not None:
+    if names is not None:
         try:
-            parent_group = tree.resolve_path(parent) if split_path(parent) else None
+            parent_group = tree.resolve_path(parent) if names else None
         except ParentNotFound:
             return []
         groups = [g for g in groups if (g["parent_id"] == parent_group["id"] if parent_group else tree.is_root(g))]
