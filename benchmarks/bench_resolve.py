@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -114,27 +113,10 @@ def run(label, collections, url, workdir, ansible_playbook, python, timeout):
     timer_output = os.path.join(workdir, "timer-%s.jsonl" % label)
     env = TREE.ansible_env(workdir, timer_output, python)
     env["ANSIBLE_COLLECTIONS_PATH"] = collections
-    started = time.perf_counter()
-    completed = subprocess.run(
-        [ansible_playbook, "-i", "localhost,", os.path.join(workdir, "loop.yml")],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        timeout=timeout,
-        check=False,
+    task_seconds, playbook_seconds = TREE.timed_playbook(
+        ansible_playbook, os.path.join(workdir, "loop.yml"), env, timeout, "loop", label
     )
-    playbook_seconds = time.perf_counter() - started
-    if completed.returncode != 0:
-        raise TREE.BenchError(
-            "the %s playbook failed:\n%s" % (label, completed.stdout.decode(errors="replace")[-3000:])
-        )
-    with open(timer_output, encoding="utf-8") as handle:
-        timed = [json.loads(line) for line in handle if line.strip()]
-    task = [entry for entry in timed if entry["task"] == "loop"]
-    if len(task) != 1 or task[0]["status"] != "ok":
-        raise TREE.BenchError("the %s loop was not timed once: %s" % (label, timed))
-    return task[0]["seconds"], playbook_seconds, TREE.control(url, "GET", "/_sim/stats")["by_path"]
+    return task_seconds, playbook_seconds, TREE.control(url, "GET", "/_sim/stats")["by_path"]
 
 
 def main(argv=None):

@@ -136,16 +136,16 @@ def ansible_env(workdir, timer_output, python):
     return env
 
 
-def run_kind(kind, url, workdir, ansible_playbook, python, timeout):
-    """Run one kind from an empty directory; return (task seconds, playbook seconds, requests by path)."""
-    control(url, "POST", "/_sim/reset")
-    timer_output = os.path.join(workdir, "timer-%s.jsonl" % kind)
+def timed_playbook(ansible_playbook, playbook, env, timeout, task, label):
+    """Run ``playbook`` with the bench_timer callback (``env`` from ansible_env); return (seconds of its task named
+    ``task``, seconds of the whole ansible-playbook). BenchError when it fails or that task was not timed once."""
+    timer_output = env["BENCH_TIMER_OUTPUT"]
     if os.path.exists(timer_output):
         os.remove(timer_output)
     started = time.perf_counter()
     completed = subprocess.run(
-        [ansible_playbook, "-i", "localhost,", os.path.join(workdir, "%s.yml" % kind)],
-        env=ansible_env(workdir, timer_output, python),
+        [ansible_playbook, "-i", "localhost,", playbook],
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -154,17 +154,27 @@ def run_kind(kind, url, workdir, ansible_playbook, python, timeout):
     )
     playbook_seconds = time.perf_counter() - started
     if completed.returncode != 0:
-        raise BenchError("the %s playbook failed:\n%s" % (kind, completed.stdout.decode(errors="replace")[-3000:]))
+        raise BenchError("the %s playbook failed:\n%s" % (label, completed.stdout.decode(errors="replace")[-3000:]))
     with open(timer_output, encoding="utf-8") as handle:
         timed = [json.loads(line) for line in handle if line.strip()]
-    task = [entry for entry in timed if entry["task"] == kind]
-    if len(task) != 1 or task[0]["status"] != "ok":
-        raise BenchError("the %s task was not timed once: %s" % (kind, timed))
+    found = [entry for entry in timed if entry["task"] == task]
+    if len(found) != 1 or found[0]["status"] != "ok":
+        raise BenchError("the %s task was not timed once: %s" % (label, timed))
+    return found[0]["seconds"], playbook_seconds
+
+
+def run_kind(kind, url, workdir, ansible_playbook, python, timeout):
+    """Run one kind from an empty directory; return (task seconds, playbook seconds, requests by path)."""
+    control(url, "POST", "/_sim/reset")
+    env = ansible_env(workdir, os.path.join(workdir, "timer-%s.jsonl" % kind), python)
+    task_seconds, playbook_seconds = timed_playbook(
+        ansible_playbook, os.path.join(workdir, "%s.yml" % kind), env, timeout, kind, kind
+    )
     stats = control(url, "GET", "/_sim/stats")
     paths = sorted(group["path"] for group in control(url, "GET", "/_sim/groups")["groups"])
     if paths != expected_paths():
         raise BenchError("the %s kind left %d groups, not exactly the 111 wanted" % (kind, len(paths)))
-    return task[0]["seconds"], playbook_seconds, stats["by_path"]
+    return task_seconds, playbook_seconds, stats["by_path"]
 
 
 def main(argv=None):

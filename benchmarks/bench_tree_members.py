@@ -103,33 +103,16 @@ def run_kind(kind, url, workdir, ansible_playbook, python, timeout, reset):
     if reset:
         bench_tree.control(url, "POST", "/_sim/reset")
     bench_tree.control(url, "POST", "/_sim/stats/reset")
-    timer_output = os.path.join(workdir, "timer-%s.jsonl" % kind)
-    if os.path.exists(timer_output):
-        os.remove(timer_output)
-    completed = subprocess.run(
-        [ansible_playbook, "-i", "localhost,", os.path.join(workdir, "%s.yml" % kind)],
-        env=bench_tree.ansible_env(workdir, timer_output, python),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        timeout=timeout,
-        check=False,
+    env = bench_tree.ansible_env(workdir, os.path.join(workdir, "timer-%s.jsonl" % kind), python)
+    task_seconds, _playbook_seconds = bench_tree.timed_playbook(
+        ansible_playbook, os.path.join(workdir, "%s.yml" % kind), env, timeout, kind, kind
     )
-    if completed.returncode != 0:
-        raise bench_tree.BenchError(
-            "the %s playbook failed:\n%s" % (kind, completed.stdout.decode(errors="replace")[-3000:])
-        )
-    with open(timer_output, encoding="utf-8") as handle:
-        timed = [json.loads(line) for line in handle if line.strip()]
-    task = [entry for entry in timed if entry["task"] == kind]
-    if len(task) != 1 or task[0]["status"] != "ok":
-        raise bench_tree.BenchError("the %s task was not timed once: %s" % (kind, timed))
     stats = bench_tree.control(url, "GET", "/_sim/stats")
     groups = bench_tree.control(url, "GET", "/_sim/groups?members=1")["groups"]
     found = dict((group["path"], group["members"]) for group in groups)
     if len(groups) != len(found) or found != expected_members():
         raise bench_tree.BenchError("the %s kind did not leave exactly the 111 groups and their members" % kind)
-    return task[0]["seconds"], stats["by_path"]
+    return task_seconds, stats["by_path"]
 
 
 def main(argv=None):
