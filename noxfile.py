@@ -55,6 +55,7 @@ INTEGRATION_CORES = makefile_setting("INTEGRATION_CORES").split()
 FULL_CORE = makefile_setting("FULL_CORE").replace("$(TOOLS_CORE)", makefile_setting("TOOLS_CORE"))
 COVERAGE_MINIMUM = makefile_setting("COVERAGE_MINIMUM")
 TOOLS_CORE = makefile_setting("TOOLS_CORE")
+AWX_CORES = makefile_setting("AWX_CORES").split()
 
 
 def place_get_pip_scripts() -> None:
@@ -337,6 +338,22 @@ def demo(session: nox.Session) -> None:
     recap = re.findall(r"^\S+\s*:\s*ok=\d+\s+changed=(\d+)", second, re.M)
     if not recap or any(changed != "0" for changed in recap):
         session.error("the second run of examples/demo.yml is not idempotent (or printed no PLAY RECAP)")
+
+
+def add_awx_session(core: str, python: str) -> None:
+    def awx(session: nox.Session) -> None:
+        """The AWX guide's playbooks as AWX jobs through ansible-runner, and the scan of what they leave."""
+        session.install(
+            "-r", str(REQUIREMENTS / f"core-{core}.txt"), "-r", str(REQUIREMENTS / "awx.txt"),
+            "-r", str(ROOT / "requirements.txt"),
+        )  # fmt: skip
+        session.run("python", str(CI / "awx_jobs.py"), *session.posargs)
+
+    nox.session(name=f"awx-{core}", python=python, default=False)(awx)
+
+
+for _core in AWX_CORES:
+    add_awx_session(_core, MATRIX[_core])
 
 
 @nox.session(python="3.11", default=False)
