@@ -26,6 +26,7 @@ from pathlib import Path
 
 import antsibull_nox
 import nox
+import yaml
 from antsibull_nox.sessions.collections import prepare_collections
 
 ROOT = Path(__file__).resolve().parent
@@ -288,9 +289,29 @@ def build(session: nox.Session) -> None:
     session.log(f"{tarball.name}: {len(names)} entries, nothing unwanted, nothing missing")
 
 
+def guide_execution_environment(tarball: str) -> str:
+    """The execution-environment.yml the AWX guide shows, with community.mimecast given as the built tarball."""
+    sys.path.insert(0, str(ROOT / "tests" / "integration" / "targets" / "mimecast_docs_playbooks"))
+    import run_guides  # noqa: PLC0415 (the docs playbooks target's reader of the guides' code blocks)
+
+    guide = (ROOT / "docs" / "docsite" / "rst" / "guide_awx_aap.rst").read_text(encoding="utf-8")
+    shown = [content for _line, _lang, content, _named in run_guides.code_blocks(guide)]
+    shown = [content for content in shown if content.startswith("# execution-environment.yml")]
+    if len(shown) != 1:
+        raise RuntimeError(f"guide_awx_aap.rst shows {len(shown)} execution-environment.yml, not one")
+    definition = yaml.safe_load(shown[0])
+    collections = definition["dependencies"]["galaxy"]["collections"]
+    ours = [entry for entry in collections if entry.get("name") == "community.mimecast"]
+    if len(ours) != 1:
+        raise RuntimeError("the guide's execution-environment.yml does not name community.mimecast once")
+    ours[0].clear()
+    ours[0].update(name=tarball, type="file")
+    return yaml.safe_dump(definition, sort_keys=False)
+
+
 @nox.session(python="3.11", default=False)
 def ee(session: nox.Session) -> None:
-    """ansible-builder create on the example EE; its introspection must find the collection's requirements."""
+    """ansible-builder create on the AWX guide's EE; its introspection must find the collection's requirements."""
     session.install("-r", str(REQUIREMENTS / "ee.txt"))
     tarballs = glob.glob(str(ROOT / ".build" / "dist" / "community-mimecast-*.tar.gz"))
     if len(tarballs) != 1:
@@ -298,7 +319,8 @@ def ee(session: nox.Session) -> None:
     work = ROOT / ".build" / "ee"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    shutil.copy(CI / "execution-environment.example.yml", work / "execution-environment.yml")
+    (work / "execution-environment.yml").write_text(guide_execution_environment(tarballs[0]))
+    session.log("the AWX guide's execution-environment.yml, community.mimecast from %s" % tarballs[0])
     with session.chdir(work):
         session.run(
             "ansible-builder",
@@ -312,6 +334,9 @@ def ee(session: nox.Session) -> None:
         )
         if not (work / "context" / "Containerfile").stat().st_size:
             session.error("ansible-builder wrote an empty Containerfile")
+        requirements = (work / "context" / "_build" / "requirements.yml").read_text()
+        if tarballs[0] not in requirements:
+            session.error("the EE's context does not install community.mimecast from the tarball:\n" + requirements)
         session.run("ansible-galaxy", "collection", "install", "--offline", "-p", "collections", tarballs[0])
         session.run("ansible-builder", "introspect", "--sanitize", "--write-pip", "requirements.txt", "collections")
     if not re.search(r"^requests\b.*community\.mimecast", (work / "requirements.txt").read_text(), re.M):
