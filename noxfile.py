@@ -383,12 +383,21 @@ for _core in AWX_CORES:
 
 @nox.session(python="3.11", default=False)
 def docsite(session: nox.Session) -> None:
-    """The HTML documentation site (docs/docsite/build.sh fails on an unexpected Sphinx warning)."""
+    """The HTML documentation site (docs/docsite/build.sh fails on an unexpected Sphinx warning), and the
+    ecosystem's build of the installed collection (tests/ci/docsite_ecosystem.py: no warning but the offline ones)."""
     script = ROOT / "docs" / "docsite" / "build.sh"
     if not script.exists():
         session.skip("no docs/docsite/build.sh")
     session.install("-r", str(REQUIREMENTS / "docsite.txt"))
     session.run("bash", str(script), str(ROOT / ".build" / "docsite"), external=True)
+    # The ecosystem's build of the installed collection, with the packages build.sh installed (if it had to).
+    python_path = os.pathsep.join(
+        filter(None, (str(ROOT / ".build" / "docsite" / "python"), os.environ.get("PYTHONPATH")))
+    )
+    session.run(
+        "python", str(CI / "docsite_ecosystem.py"), str(ROOT / ".build" / "docsite-ecosystem"),
+        env={"PYTHONPATH": python_path},
+    )  # fmt: skip
 
 
 @nox.session(python="3.11", default=False)
