@@ -9,7 +9,7 @@ extravars, passwords, settings, cmdline and ssh_key, and artifacts/ written by a
 built from the guides (run_guides.build_project, the files a reader builds) and the collection installed from
 its built tarball into a collections path given to the job, as an execution environment has it. The
 credentials are injected as AWX injects them: the injector configuration of the guide's credential types
-(docs/docsite/rst/reference_awx_credential_types.rst, which the guide includes) rendered with the credential's
+(the blocks of docs/docsite/rst/guide_awx_aap.rst, read from the guide itself) rendered with the credential's
 inputs, a field left unset rendering as an empty value. Jobs, one after the other, against the simulator:
 
 1. API 2.0, check mode with diff: passes, writes nothing, one token request;
@@ -53,7 +53,7 @@ import run_guides  # noqa: E402 (the docs playbooks target's reader of the guide
 from simulator import CREDENTIALS, Simulator  # noqa: E402
 
 GUIDE = "guide_awx_aap"
-CREDENTIAL_TYPES = os.path.join(ROOT, "docs", "docsite", "rst", "reference_awx_credential_types.rst")
+GUIDE_RST = os.path.join(ROOT, "docs", "docsite", "rst", GUIDE + ".rst")
 SECRET_FIELDS = ("client_secret", "secret_key", "app_key")
 # The env/ files of a private data directory that this script writes (the job's input, as AWX writes them).
 INPUT_FILES = ("envvars", "extravars", "passwords", "settings", "cmdline", "ssh_key")
@@ -64,8 +64,8 @@ class JobError(Exception):
 
 
 def credential_types():
-    """{kind: (inputs, injectors)} from the blocks of the credential types' page, named by their guide-file."""
-    with open(CREDENTIAL_TYPES, encoding="utf-8") as handle:
+    """{kind: (inputs, injectors)} from the guide's blocks, named by the guide-file comment before each."""
+    with open(GUIDE_RST, encoding="utf-8") as handle:
         blocks = dict(
             (named, yaml.safe_load(content))
             for _line, _lang, content, named in run_guides.code_blocks(handle.read())
