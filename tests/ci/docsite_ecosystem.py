@@ -33,13 +33,13 @@ def main() -> int:
     os.makedirs(site, mode=0o755)
     os.chmod(site, 0o755)  # antsibull-docs wants its directories writable by their owner only
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections)
-    quiet = dict(check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(["ansible-galaxy", "collection", "build", "--output-path", out, ROOT], **quiet)
+    quiet = dict(env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(["ansible-galaxy", "collection", "build", "--output-path", out, ROOT], check=True, **quiet)
     (tarball,) = glob.glob(os.path.join(out, "community-mimecast-*.tar.gz"))
-    subprocess.run(["ansible-galaxy", "collection", "install", "--offline", "-p", collections, tarball], **quiet)
-    subprocess.run(
-        ["antsibull-docs", "sphinx-init", "--use-current", "--dest-dir", site, "community.mimecast"], **quiet
-    )
+    install = ["ansible-galaxy", "collection", "install", "--offline", "-p", collections, tarball]
+    subprocess.run(install, check=True, **quiet)
+    init = ["antsibull-docs", "sphinx-init", "--use-current", "--dest-dir", site, "community.mimecast"]
+    subprocess.run(init, check=True, **quiet)
     with open(os.path.join(site, "conf.py"), "a", encoding="utf-8") as conf:
         conf.write("intersphinx_timeout = 10\n")  # offline, give up on each inventory after 10 s
     build = subprocess.run(
