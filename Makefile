@@ -3,7 +3,7 @@
 #   make demo          run examples/demo.yml twice against the simulator (2nd run: changed=0)
 #   make test          all gates below, in parallel, with a summary table; non-zero if any failed
 #   make sanity | units | integration | coverage | ruff | lint | docs | docsite | extra | changelog |
-#        build | importer | ee
+#        build | importer | ee | awx
 #                      one gate (for every ansible-core it runs on), with the same table
 #   make gate-units-2.19 (gate-sanity-2.21, gate-integration-2.16, ...)
 #                      one gate on one ansible-core, output straight to the terminal;
@@ -38,6 +38,8 @@ MATRIX := 2.16:3.11 2.17:3.11 2.18:3.11 2.19:3.11 2.20:3.12 2.21:3.12
 INTEGRATION_CORES := 2.16 2.19 2.21
 # Sanity runs with the newest ansible-core for each Python.
 SANITY_CORES := 2.19 2.21
+# The AWX jobs (ansible-runner, tests/ci/awx_jobs.py) run on the tools' and the newest ansible-core.
+AWX_CORES := 2.19 2.21
 # The newest ansible-core on Python 3.11: the demo, the linters and the build use it.
 TOOLS_CORE := 2.19
 # The one ansible-core whose integration runs every target (those with the alias `slow` in their aliases file
@@ -73,11 +75,11 @@ checked = $(PYTHON) $(CI)/run_checked.py
 
 RUN_GATES = $(PYTHON) $(CI)/run_gates.py --jobs $(CI_JOBS) --timeout $(GATE_TIMEOUT) \
 	--matrix '$(MATRIX)' --sanity '$(SANITY_CORES)' --integration '$(INTEGRATION_CORES)' --demo-core $(TOOLS_CORE) \
-	--full-core $(FULL_CORE)
+	--full-core $(FULL_CORE) --awx '$(AWX_CORES)'
 
-GATES := sanity units integration coverage ruff lint docs docsite extra changelog build importer ee
+GATES := sanity units integration coverage ruff lint docs docsite extra changelog build importer ee awx
 CORE_GATES := $(foreach prefix,gate-sanity gate-units gate-integration,$(addprefix $(prefix)-,$(CORES))) \
-	gate-coverage-$(FULL_CORE) gate-integration-slow-$(FULL_CORE)
+	gate-coverage-$(FULL_CORE) gate-integration-slow-$(FULL_CORE) $(addprefix gate-awx-,$(AWX_CORES))
 .PHONY: help test demo bench clean distclean venv-nox $(GATES) $(CORE_GATES) gate-ruff gate-lint gate-docs \
 	gate-docsite gate-extra gate-changelog gate-build gate-importer gate-ee gate-demo
 
@@ -172,6 +174,11 @@ gate-build: venv-nox
 gate-importer: venv-nox
 	@$(checked) --forbid '^\s*(WARNING|ERROR|CRITICAL)\b|Traceback|non-fatal error' \
 		--require 'Importer processing completed successfully' -- $(NOX) build-import-check
+
+# The AWX guide's playbooks as AWX jobs (ansible-runner), with the guide's credential types; nothing secret
+# may be in what the jobs leave.
+$(addprefix gate-awx-,$(AWX_CORES)): gate-awx-%: venv-nox
+	@$(checked) --require '^awx_jobs: 4 jobs as AWX runs them' -- $(NOX_CORE) awx-$*
 
 gate-ee: venv-nox
 	@$(NOX) ee

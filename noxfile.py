@@ -26,6 +26,7 @@ from pathlib import Path
 
 import antsibull_nox
 import nox
+import yaml
 from antsibull_nox.sessions.collections import prepare_collections
 
 ROOT = Path(__file__).resolve().parent
@@ -55,6 +56,7 @@ INTEGRATION_CORES = makefile_setting("INTEGRATION_CORES").split()
 FULL_CORE = makefile_setting("FULL_CORE").replace("$(TOOLS_CORE)", makefile_setting("TOOLS_CORE"))
 COVERAGE_MINIMUM = makefile_setting("COVERAGE_MINIMUM")
 TOOLS_CORE = makefile_setting("TOOLS_CORE")
+AWX_CORES = makefile_setting("AWX_CORES").split()
 
 
 def place_get_pip_scripts() -> None:
@@ -287,9 +289,29 @@ def build(session: nox.Session) -> None:
     session.log(f"{tarball.name}: {len(names)} entries, nothing unwanted, nothing missing")
 
 
+def guide_execution_environment(tarball: str) -> str:
+    """The execution-environment.yml the AWX guide shows, with community.mimecast given as the built tarball."""
+    sys.path.insert(0, str(ROOT / "tests" / "integration" / "targets" / "mimecast_docs_playbooks"))
+    import run_guides  # noqa: PLC0415 (the docs playbooks target's reader of the guides' code blocks)
+
+    guide = (ROOT / "docs" / "docsite" / "rst" / "guide_awx_aap.rst").read_text(encoding="utf-8")
+    shown = [content for _line, _lang, content, _named in run_guides.code_blocks(guide)]
+    shown = [content for content in shown if content.startswith("# execution-environment.yml")]
+    if len(shown) != 1:
+        raise RuntimeError(f"guide_awx_aap.rst shows {len(shown)} execution-environment.yml, not one")
+    definition = yaml.safe_load(shown[0])
+    collections = definition["dependencies"]["galaxy"]["collections"]
+    ours = [entry for entry in collections if entry.get("name") == "community.mimecast"]
+    if len(ours) != 1:
+        raise RuntimeError("the guide's execution-environment.yml does not name community.mimecast once")
+    ours[0].clear()
+    ours[0].update(name=tarball, type="file")
+    return yaml.safe_dump(definition, sort_keys=False)
+
+
 @nox.session(python="3.11", default=False)
 def ee(session: nox.Session) -> None:
-    """ansible-builder create on the example EE; its introspection must find the collection's requirements."""
+    """ansible-builder create on the AWX guide's EE; its introspection must find the collection's requirements."""
     session.install("-r", str(REQUIREMENTS / "ee.txt"))
     tarballs = glob.glob(str(ROOT / ".build" / "dist" / "community-mimecast-*.tar.gz"))
     if len(tarballs) != 1:
@@ -297,7 +319,8 @@ def ee(session: nox.Session) -> None:
     work = ROOT / ".build" / "ee"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    shutil.copy(CI / "execution-environment.example.yml", work / "execution-environment.yml")
+    (work / "execution-environment.yml").write_text(guide_execution_environment(tarballs[0]))
+    session.log("the AWX guide's execution-environment.yml, community.mimecast from %s" % tarballs[0])
     with session.chdir(work):
         session.run(
             "ansible-builder",
@@ -311,6 +334,9 @@ def ee(session: nox.Session) -> None:
         )
         if not (work / "context" / "Containerfile").stat().st_size:
             session.error("ansible-builder wrote an empty Containerfile")
+        requirements = (work / "context" / "_build" / "requirements.yml").read_text()
+        if tarballs[0] not in requirements:
+            session.error("the EE's context does not install community.mimecast from the tarball:\n" + requirements)
         session.run("ansible-galaxy", "collection", "install", "--offline", "-p", "collections", tarballs[0])
         session.run("ansible-builder", "introspect", "--sanitize", "--write-pip", "requirements.txt", "collections")
     if not re.search(r"^requests\b.*community\.mimecast", (work / "requirements.txt").read_text(), re.M):
@@ -339,14 +365,39 @@ def demo(session: nox.Session) -> None:
         session.error("the second run of examples/demo.yml is not idempotent (or printed no PLAY RECAP)")
 
 
+def add_awx_session(core: str, python: str) -> None:
+    def awx(session: nox.Session) -> None:
+        """The AWX guide's playbooks as AWX jobs through ansible-runner, and the scan of what they leave."""
+        session.install(
+            "-r", str(REQUIREMENTS / f"core-{core}.txt"), "-r", str(REQUIREMENTS / "awx.txt"),
+            "-r", str(ROOT / "requirements.txt"),
+        )  # fmt: skip
+        session.run("python", str(CI / "awx_jobs.py"), *session.posargs)
+
+    nox.session(name=f"awx-{core}", python=python, default=False)(awx)
+
+
+for _core in AWX_CORES:
+    add_awx_session(_core, MATRIX[_core])
+
+
 @nox.session(python="3.11", default=False)
 def docsite(session: nox.Session) -> None:
-    """The HTML documentation site (docs/docsite/build.sh fails on an unexpected Sphinx warning)."""
+    """The HTML documentation site (docs/docsite/build.sh fails on an unexpected Sphinx warning), and the
+    ecosystem's build of the installed collection (tests/ci/docsite_ecosystem.py: no warning but the offline ones)."""
     script = ROOT / "docs" / "docsite" / "build.sh"
     if not script.exists():
         session.skip("no docs/docsite/build.sh")
     session.install("-r", str(REQUIREMENTS / "docsite.txt"))
     session.run("bash", str(script), str(ROOT / ".build" / "docsite"), external=True)
+    # The ecosystem's build of the installed collection, with the packages build.sh installed (if it had to).
+    python_path = os.pathsep.join(
+        filter(None, (str(ROOT / ".build" / "docsite" / "python"), os.environ.get("PYTHONPATH")))
+    )
+    session.run(
+        "python", str(CI / "docsite_ecosystem.py"), str(ROOT / ".build" / "docsite-ecosystem"),
+        env={"PYTHONPATH": python_path},
+    )  # fmt: skip
 
 
 @nox.session(python="3.11", default=False)

@@ -132,17 +132,11 @@ antsibull-docs --config-file "$project/antsibull-docs.cfg" collection --use-curr
 if ! grep -q '^\.\. envvar::' "$project/rst/environment_variables.rst" 2>/dev/null; then
     rm -f -- "$project/rst/environment_variables.rst"
 fi
-# The release notes (docs/docsite/config.yml, changelog.write_changelog). Before the first release
-# antsibull-docs writes the page without a title, which a toctree cannot link: give it one.
+# The release notes (docs/docsite/config.yml, changelog.write_changelog) have a title once the collection has a
+# release in changelogs/changelog.yaml; without one the page cannot be linked (Sphinx warns where a toctree names it).
 if [[ -f "$project/rst/changelog.rst" ]] && ! grep -q '^===' "$project/rst/changelog.rst"; then
-    python3 - "$project/rst/changelog.rst" <<'PY'
-import sys
-
-with open(sys.argv[1], encoding="utf-8") as page:
-    label, _newline, rest = page.read().partition("\n")
-with open(sys.argv[1], "w", encoding="utf-8") as page:
-    page.write("%s\n\nRelease notes\n=============\n%s" % (label, rest))
-PY
+    echo "build.sh: the release notes page has no title: changelogs/changelog.yaml has no release" >&2
+    exit 1
 fi
 
 # 5. The HTML. Every warning goes to a file; after the build, the ones allowed above are set

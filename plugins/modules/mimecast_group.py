@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: mimecast_group
 short_description: Manage Mimecast profile groups
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Creates, renames, moves and deletes Mimecast profile groups, at the root of the directory or under a parent
     group.

@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: mimecast_group_info
 short_description: List Mimecast profile groups
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Lists Mimecast profile groups with their facts and their path of names from the root.
   - Filters combine; with none, every group is listed.

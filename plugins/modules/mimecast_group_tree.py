@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: mimecast_group_tree
 short_description: Converge a whole tree of Mimecast profile groups in one task
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Makes a tree of Mimecast profile groups, given as paths of names such as V(Departments/EMEA/Finance), exist in
     one task. The directory is listed once, then the missing groups are created level by level (parents first),

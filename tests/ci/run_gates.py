@@ -25,7 +25,7 @@ RECURSION_GUARD = "COMMUNITY_MIMECAST_RUN_GATES"
 
 SELECTIONS = (
     "all", "sanity", "units", "integration", "coverage", "ruff", "lint", "docs", "docsite", "extra", "changelog",
-    "build", "importer", "ee", "demo",
+    "build", "importer", "ee", "awx", "demo",
 )  # fmt: skip
 
 
@@ -48,6 +48,7 @@ def plan(
     demo_core: str,
     integration: list[str],
     full_core: str,
+    awx: list[str] = (),
 ) -> list[Gate]:
     """Return the gates to run, in the order they should start."""
     everything = "all" in selection
@@ -83,6 +84,11 @@ def plan(
             gates.append(Gate(f"gate-units-{version}", "units", version, requires=nox))
     elif wanted("coverage"):
         gates.append(Gate(f"gate-units-{full_core}", "units", full_core, requires=nox))
+
+    # The AWX jobs (about a minute each) after the units, before the short gates.
+    if wanted("awx"):
+        for version in awx:
+            gates.append(Gate(f"gate-awx-{version}", "AWX jobs (ansible-runner)", version, requires=nox))
 
     short = (
         ("ruff", "gate-ruff", "ruff check + format", "-"),
@@ -295,6 +301,7 @@ def main() -> int:
     parser.add_argument("--integration", required=True, help="'CORE ...' to run integration with")
     parser.add_argument("--demo-core", required=True, help="ansible-core of the tools, lint and demo environment")
     parser.add_argument("--full-core", required=True, help="ansible-core of the full integration run and coverage")
+    parser.add_argument("--awx", default="", help="'CORE ...' to run the AWX jobs (ansible-runner) with")
     parser.add_argument("--jobs", type=int, default=2, help="gates running at once")
     parser.add_argument("--make", default=os.environ.get("MAKE", "make"), help="make executable")
     parser.add_argument("--timeout", type=float, default=2700, help="seconds after which a gate is stopped")
@@ -312,6 +319,7 @@ def main() -> int:
         args.demo_core,
         args.integration.split(),
         args.full_core,
+        args.awx.split(),
     )
     runner = Runner(gates, max(1, args.jobs), [args.make, "--no-print-directory"], args.timeout)
     print(f"run_gates.py: {len(gates)} steps, {runner.jobs} at a time; logs in {os.path.relpath(LOG_DIR)}/", flush=True)
