@@ -93,7 +93,18 @@ ID_MODES = ("stable", "per_response")
 SOURCES = ("cloud", "ldap")
 
 FAULT_KINDS = frozenset(
-    {"rate_limit", "server_error", "drop_before", "drop_after", "delay", "non_json", "fail_200", "expire_token"}
+    {
+        "rate_limit",
+        "server_error",
+        "drop_before",
+        "drop_after",
+        "delay",
+        "non_json",
+        "fail_200",
+        "expire_token",
+        "partial_answer",
+        "not_found",
+    }
 )
 REQUEST_LOG_SIZE = 1000
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -302,6 +313,8 @@ def validate_fault_rule(rule) -> dict:
             raise ControlError("server_error status must be 5xx")
     elif kind == "delay":
         clean["ms"] = _optional_int(rule, "ms", 0, 500)
+    elif kind == "partial_answer":
+        clean["answered"] = _optional_int(rule, "answered", 0, 1)
     return clean
 
 
@@ -709,8 +722,13 @@ class SimulatorState:
 
     # ---- the API ---------------------------------------------------------------------------
 
-    def api_call(self, path: str, headers, body: bytes) -> Reply:
-        """Authenticate, rate-limit and run one ``/api/...`` call."""
+    def api_call(self, path: str, headers, body: bytes, fault: dict | None = None) -> Reply:
+        """Authenticate, rate-limit and run one ``/api/...`` call.
+
+        ``fault`` (a rule picked for this call) shapes the answer of a call that runs: ``partial_answer`` runs
+        and answers only the first ``answered`` items (the others are not run, and no ``fail`` entry says so);
+        ``not_found`` runs no item and answers each with ``err_folder_not_found``, whether its group exists or not.
+        """
         with self.lock:
             try:
                 bucket = self._authenticate(headers, path)
@@ -731,9 +749,22 @@ class SimulatorState:
                     reply = Reply(exc.status, error_envelope(exc.status, exc.code, exc.message))
                 else:
                     self.stats["items"][path] = self.stats["items"].get(path, 0) + len(payload.get("data") or [])
-                    reply = Reply(200, self._execute(path, payload))
+                    kind = fault["kind"] if fault else None
+                    if kind == "partial_answer":
+                        payload = dict(payload, data=list(payload.get("data") or [])[: fault["answered"]])
+                    if kind == "not_found":
+                        reply = Reply(200, self._not_found(payload))
+                    else:
+                        reply = Reply(200, self._execute(path, payload))
             reply.headers.update(rate)
             return reply
+
+    @staticmethod
+    def _not_found(payload: dict) -> dict:
+        """The answer of the ``not_found`` fault: every item refused as if its group did not exist; none runs."""
+        error = error_entry("err_folder_not_found", "no group has the id given in id", "id")
+        fail = [{"key": item, "errors": [error]} for item in payload.get("data") or []]
+        return {"meta": {"status": 200}, "data": [], "fail": fail}
 
     def _check_item_cap(self, payload: dict) -> None:
         """Refuse a request with more ``data`` items than ``max_items_per_request`` (0: no cap).
@@ -1387,7 +1418,7 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             reply = state.issue_token(parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True))
             reply.headers.update(state.rate_headers())
         else:
-            reply = state.api_call(path, self.headers, body)
+            reply = state.api_call(path, self.headers, body, fault)
         if fault is not None and fault["kind"] == "drop_after":
             return None  # the call ran, but the client never hears about it
         return reply
@@ -1399,8 +1430,8 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
         if kind == "delay":
             time.sleep(fault["ms"] / 1000)
             return None
-        if kind in ("drop_before", "drop_after", "expire_token"):
-            return None  # the handler drops; expire_token already expired the tokens
+        if kind in ("drop_before", "drop_after", "expire_token", "partial_answer", "not_found"):
+            return None  # the handler drops, or api_call shapes the answer; expire_token already expired the tokens
         if kind == "rate_limit":
             reply = Reply(429, error_envelope(429, "err_rate_limit_exceeded", "rate limit exceeded, retry later"))
             reply.headers.update(state.rate_headers())

@@ -574,6 +574,30 @@ def test_server_error_non_json_and_fail_200_do_not_execute(client):
     assert client.stats()["faults"] == {"server_error": 1, "non_json": 1, "fail_200": 1}
 
 
+def test_partial_answer_runs_and_answers_only_the_first_items(client):
+    client.faults({"kind": "partial_answer", "answered": 2, "path": CREATE, "times": 1})
+    reply = client.call(CREATE, [{"description": name} for name in ("A", "B", "C", "D")])
+    again = client.call(CREATE, [{"description": "E"}, {"description": "F"}, {"description": "G"}])
+
+    assert reply.status == 200 and reply.body["fail"] == []
+    assert [record["description"] for record in reply.body["data"]] == ["A", "B"]
+    assert [g["name"] for g in client.groups()["groups"]] == ["A", "B", "E", "F", "G"]  # C and D never ran
+    assert len(again.body["data"]) == 3
+    assert client.stats()["faults"] == {"partial_answer": 1}
+
+
+def test_not_found_answers_every_item_not_found_and_runs_none(client):
+    created = client.call(CREATE, [{"description": "Stays"}]).body["data"][0]
+    client.faults({"kind": "not_found", "path": DELETE, "times": 1})
+    reply = client.call(DELETE, [{"id": created["id"]}])
+
+    assert reply.status == 200 and reply.body["data"] == []
+    assert [entry["errors"][0]["code"] for entry in reply.body["fail"]] == ["err_folder_not_found"]
+    assert reply.body["fail"][0]["key"] == {"id": created["id"]}
+    assert [g["name"] for g in client.groups()["groups"]] == ["Stays"]  # the group is still there
+    assert client.call(DELETE, [{"id": created["id"]}]).body["fail"] == []
+
+
 def test_rate_limit_fault_sets_reset_and_retry_after(client):
     client.faults({"kind": "rate_limit", "reset_ms": 1500, "retry_after": 2, "times": 1})
     limited = client.call(CREATE, [{"description": "A"}])
