@@ -646,14 +646,15 @@ class MimecastClient:
         reply = self._exchange(path, self._post(path, body), lambda response: self._api_reply(path, response), False)
         return reply.get("data") or [], reply.get("meta") or {}
 
-    def write(self, path, items, confirm=None, needs_record=True):
+    def write(self, path, items, confirm=None):
         """Send the write ``items`` in one request and return an :class:`ItemResult` for each, in order.
 
         Mimecast runs each item like a call of its own: successes come back in ``data`` in order, failures in
         ``fail`` with the item echoed in ``key``. A refused item is returned with its errors, not raised: the
         caller decides what an error means. What the request did is never guessed: after a failure that may
         or may not have executed it (a dropped connection, a timeout, a server error, items refused only as
-        retryable, or with ``needs_record`` a success whose record cannot be matched), ``confirm(items)`` is
+        retryable, successes answered with fewer records than items: a partial answer, which proves none of
+        them), ``confirm(items)`` is
         called with the items still in doubt. It must read the directory again and return, for each, the
         record showing its effect, or None when there is none; only those are sent again. After a read timeout
         or a gateway's 502 or 504 (Mimecast may still be running it), the reads are spread over the settle
@@ -678,7 +679,7 @@ class MimecastClient:
         def parse(response):
             sent = pending()
             body = self._api_reply(path, response, per_item=True)
-            doubtful = self._match_items(sent, items, body, results, needs_record)
+            doubtful = self._match_items(sent, items, body, results)
             for i in sent:
                 if results[i] is not None:
                     results[i].resent = doubted[i]
@@ -754,7 +755,7 @@ class MimecastClient:
             raise WriteError(failure, results) from None
 
     @staticmethod
-    def _match_items(sent, items, body, results, needs_record):
+    def _match_items(sent, items, body, results):
         """Fill ``results`` for the items of ``sent`` whose outcome the reply tells; return the others."""
         failures = {}
         unmatched = False
@@ -780,10 +781,8 @@ class MimecastClient:
         if len(records) == len(succeeded):
             for index, record in zip(succeeded, records):
                 results[index] = ItemResult(items[index], record if isinstance(record, dict) else {})
-        elif not needs_record:
-            for index in succeeded:
-                results[index] = ItemResult(items[index], {})
         else:
+            # Fewer (or more) records than successes: which items ran is not said, so none is taken as done.
             doubtful.extend(succeeded)
         return sorted(doubtful)
 

@@ -66,23 +66,23 @@ class GroupDirectory:
 
     def create(self, items, confirm):
         """Create groups (items ``{description, parentId?}``); ItemResults whose records are group facts."""
-        return self._write(CREATE_GROUP, items, confirm, needs_record=True)
+        return self._write(CREATE_GROUP, items, confirm)
 
     def update(self, items, confirm):
         """Rename or move groups (items ``{id, description?, parentId?}``); ItemResults with group facts."""
-        return self._write(UPDATE_GROUP, items, confirm, needs_record=False)
+        return self._write(UPDATE_GROUP, items, confirm)
 
     def delete(self, items, confirm):
         """Delete groups (items ``{id}``); ItemResults."""
-        return self._write(DELETE_GROUP, items, confirm, needs_record=False)
+        return self._write(DELETE_GROUP, items, confirm)
 
-    def _write(self, path, items, confirm, needs_record):
+    def _write(self, path, items, confirm):
         def confirm_fresh(pending):
             self.forget()  # a confirmation must see the directory as it is now
             return confirm(pending)
 
         try:
-            results = self.client.write(path, items, confirm_fresh, needs_record=needs_record)
+            results = self.client.write(path, items, confirm_fresh)
         except WriteError as exc:
             _as_facts(exc.results)  # what was confirmed before the failure is kept, as facts too
             raise

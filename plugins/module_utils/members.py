@@ -265,7 +265,7 @@ def write_members(client, group_id, to_add, to_remove, batch_size=MEMBER_BATCH_S
             items = [member_item(group_id, value) for value in values[start : start + batch_size]]
             stop = None
             try:
-                results = client.write(path, items, confirm, needs_record=False)
+                results = client.write(path, items, confirm)
             except WriteError as exc:
                 results, stop = exc.results, exc
             for result in results:

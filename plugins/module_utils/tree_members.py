@@ -174,7 +174,7 @@ class TreeMembers:
                 confirm = _confirm_members(client, items, batch, present)
                 stop = None
                 try:
-                    results = client.write(api_path, items, confirm, needs_record=False)
+                    results = client.write(api_path, items, confirm)
                 except WriteError as exc:
                     results, stop = exc.results, exc
                 for (path, value, _group_id), result in zip(batch, results):

@@ -426,13 +426,26 @@ def test_a_fail_entry_that_names_no_sent_item_puts_the_batch_in_doubt(make_clien
     assert len(session.requests) == 1
 
 
-def test_success_without_a_record_is_confirmed_when_a_record_is_needed(make_client):
+def test_success_without_a_record_is_confirmed_for_every_write(make_client):
     client, session = make_client([response(body=envelope([]))])
     confirm = Confirm({"A": record("A")})
     assert client.write(CREATE, ITEMS[:1], confirm)[0].record["id"] == "id-A"
+    # A delete (or member write) answered without its record is in doubt too: confirmed, never assumed.
     client, session = make_client([response(body=envelope([]))])
-    results = client.write("/api/directory/delete-group", [{"id": "x"}], Confirm(), needs_record=False)
-    assert results[0].ok and results[0].record == {}
+    gone = Confirm({"x": {}})
+    results = client.write("/api/directory/delete-group", [{"description": "x", "id": "x"}], gone)
+    assert results[0].ok and gone.asked == [["x"]] and len(session.requests) == 1
+
+
+def test_partial_answer_is_confirmed_and_only_the_items_that_did_not_run_are_sent_again(make_client):
+    # The server ran and answered only A and B of A, B, C, with no fail entry: none of the three is proven.
+    client, session = make_client([response(body=envelope([record("A"), record("B")])), response(body=envelope([record("C")]))])
+    confirm = Confirm({"A": record("A"), "B": record("B")})
+    results = client.write(CREATE, ITEMS, confirm)
+    assert [r.record["id"] for r in results] == ["id-A", "id-B", "id-C"]
+    assert confirm.asked == [["A", "B", "C"]]
+    assert len(session.requests) == 2
+    assert [item["description"] for item in json.loads(session.requests[1]["data"])["data"]] == ["C"]
 
 
 LIMITED = response(status=429, body=envelope(status=429), headers={"X-RateLimit-Reset": "10"})

@@ -187,8 +187,8 @@ class MemberClient:
             page = values[start : start + self.page_size]
             yield {"groupMembers": [{"emailAddress": v, "domain": v.rpartition("@")[2]} for v in page]}
 
-    def write(self, path, items, confirm=None, needs_record=True):
-        self.writes.append((path, [dict(item) for item in items], confirm, needs_record))
+    def write(self, path, items, confirm=None):
+        self.writes.append((path, [dict(item) for item in items], confirm))
         results = []
         for item in items:
             value = item.get("emailAddress") or item.get("domain")
@@ -220,7 +220,7 @@ def test_writes_go_in_batches_of_100_adds_first_and_only_what_differs():
 
     assert changed and before == ["old0@example.com", "old1@example.com", "old2@example.com"]
     assert after == sorted(wanted["set"]) == sorted(client.members)
-    assert [(path, len(items)) for path, items, _confirm, _needs in client.writes] == [
+    assert [(path, len(items)) for path, items, _confirm in client.writes] == [
         (members_module.ADD_GROUP_MEMBER, 100),
         (members_module.ADD_GROUP_MEMBER, 100),
         (members_module.ADD_GROUP_MEMBER, 50),
@@ -230,7 +230,7 @@ def test_writes_go_in_batches_of_100_adds_first_and_only_what_differs():
         {"id": "g1", "emailAddress": "old1@example.com"},
         {"id": "g1", "emailAddress": "old2@example.com"},
     ]
-    assert all(confirm is not None and needs is False for _path, _items, confirm, needs in client.writes)
+    assert all(confirm is not None for _path, _items, confirm in client.writes)
 
 
 def test_already_a_member_and_not_a_member_count_as_done():
@@ -277,7 +277,7 @@ def test_a_group_created_or_planned_by_the_task_is_not_read():
 
     assert planned == (True, [], ["a@example.com"]) and created == (True, [], ["a@example.com"])
     assert client.reads == []
-    assert [path for path, _items, _confirm, _needs in client.writes] == [members_module.ADD_GROUP_MEMBER]
+    assert [path for path, _items, _confirm in client.writes] == [members_module.ADD_GROUP_MEMBER]
 
 
 def test_check_mode_predicts_without_writing():
