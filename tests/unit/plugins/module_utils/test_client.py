@@ -439,7 +439,9 @@ def test_success_without_a_record_is_confirmed_for_every_write(make_client):
 
 def test_partial_answer_is_confirmed_and_only_the_items_that_did_not_run_are_sent_again(make_client):
     # The server ran and answered only A and B of A, B, C, with no fail entry: none of the three is proven.
-    client, session = make_client([response(body=envelope([record("A"), record("B")])), response(body=envelope([record("C")]))])
+    client, session = make_client(
+        [response(body=envelope([record("A"), record("B")])), response(body=envelope([record("C")]))]
+    )
     confirm = Confirm({"A": record("A"), "B": record("B")})
     results = client.write(CREATE, ITEMS, confirm)
     assert [r.record["id"] for r in results] == ["id-A", "id-B", "id-C"]
