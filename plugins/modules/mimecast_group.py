@@ -329,9 +329,9 @@ def main():
     )
     with module.failures():
         if group_id is not None:
-            changed, before, after = ensure_by_id(directory, group_id, state=state, **target)
+            changed, before, after = ensure_by_id(directory, group_id, state=state, warn=module.warn, **target)
         elif state == "absent":
-            changed, before, after = ensure_absent(directory, **target)
+            changed, before, after = ensure_absent(directory, warn=module.warn, **target)
         else:
             changed, before, after = ensure_present(directory, warn=module.warn, **target)
 
