@@ -20,7 +20,6 @@ from ansible_collections.community.mimecast.plugins.module_utils.client import O
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import (
     ALREADY_ABSENT,
     CREATE_GROUP,
-    DELETE_GROUP,
     UPDATE_GROUP,
     already_absent_message,
 )
