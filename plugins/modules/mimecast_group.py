@@ -73,9 +73,9 @@ options:
         never deleted; the module fails and names them.
       - A delete that Mimecast answers C(err_folder_not_found) is checked in a fresh listing. Gone from its path
         after a try of this task's whose answer was lost, it is deleted (changed). Gone on its first try, someone
-        else deleted it after the task's read: no change, with a warning naming it. Still listed at its path (its id
-        changed since it was read), it is not deleted and the task fails naming the path, the id sent and the id
-        listed now; a re-run deletes it by its current id.
+        else deleted it after the task's read, so it is no change, with a warning naming it. Still listed at its
+        path (its id changed since it was read), it is not deleted and the task fails naming the path, the id sent
+        and the id listed now; a re-run deletes it by its current id.
     type: str
     choices: [present, absent]
     default: present

@@ -67,7 +67,7 @@ options:
         or is synchronised from the directory. Listed groups that do not exist are ignored.
       - A delete that Mimecast answers C(err_folder_not_found) is checked in a fresh listing. Gone from its path
         after a try of this task's whose answer was lost, it is in RV(deleted). Gone on its first try, someone else
-        deleted it after the task's read: it is in RV(already_absent), not RV(deleted), with a warning, and is no
+        deleted it after the task's read, so it is in RV(already_absent), not RV(deleted), with a warning, and is no
         change of the task's. Still listed at its path (its id changed since it was read), it is not deleted and the
         task fails naming the path, the id sent and the id listed now; a re-run deletes it by its current id.
     type: str
@@ -264,7 +264,7 @@ already_absent:
   sample: [Departments/Old]
 skipped:
   description:
-    - Full paths of the groups whose writes (create, member writes, delete) were not attempted, each path once:
+    - Full paths of the groups whose writes (create, member writes, delete) were not attempted, each path once,
       after a refused item (a group they depend on, or any delete once a create or member write failed), or after
       a write whose outcome is unknown or an error stopped the run. Nothing planned is missing from RV(created),
       RV(deleted), RV(already_absent), RV(unknown), RV(skipped) and the failure message together.
