@@ -7,13 +7,26 @@ batched creates, updates and deletes through the client's one write path.
 Internal use only: this API may change without notice.
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import WriteError
+from ansible_collections.community.mimecast.plugins.module_utils.client import (
+    REFUSED,
+    UNKNOWN,
+    ItemResult,
+    MimecastError,
+    WriteError,
+)
+from ansible_collections.community.mimecast.plugins.module_utils.group_path import join_path
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupTree, group_facts
 
 FIND_GROUPS = "/api/directory/find-groups"
 CREATE_GROUP = "/api/directory/create-group"
 UPDATE_GROUP = "/api/directory/update-group"
 DELETE_GROUP = "/api/directory/delete-group"
+# Mimecast's answer to a delete whose id it does not know. It proves nothing alone: the group may be gone (deleted
+# by this task's earlier try, or by someone else) or still there under another id string (ids drift).
+NOT_FOUND = "err_folder_not_found"
+# The outcome of a delete answered NOT_FOUND on its first try while a fresh listing no longer shows the group: it
+# was gone before this task's delete reached it (someone else deleted it between the task's read and its write).
+ALREADY_ABSENT = "already_absent"
 
 
 class GroupDirectory:
@@ -72,9 +85,90 @@ class GroupDirectory:
         """Rename or move groups (items ``{id, description?, parentId?}``); ItemResults with group facts."""
         return self._write(UPDATE_GROUP, items, confirm)
 
-    def delete(self, items, confirm):
-        """Delete groups (items ``{id}``); ItemResults."""
-        return self._write(DELETE_GROUP, items, confirm)
+    def delete(self, targets):
+        """Delete groups, each given as ``(facts, names from the root down to it)``; return an ItemResult each.
+
+        The one place where a delete's outcome is decided, for every flow. An item whose answer was lost is done
+        when a fresh listing shows neither its id nor its path of names (ids can change between answers). An item
+        answered ``err_folder_not_found`` is looked up in a fresh listing too, since that answer proves nothing
+        alone:
+
+        * its path is free and it had been sent in an earlier try whose outcome was unknown (``resent``): that
+          try deleted it; done;
+        * its path is free and this was its first try: someone else deleted it between the task's read and its
+          write; its state is ``ALREADY_ABSENT`` (not done by this task, not refused);
+        * its path still holds a group (ids drifted: the id read is no longer the group's): not done; refused,
+          naming the path, the id sent and the id listed now. It is not sent again under the new id: the plan's
+          checks (children, source) were made on the old listing, and a group now at that path may not be the
+          one that was read; a re-run reads the directory again and deletes it by its current id.
+
+        When that listing cannot be read, those items are unknown and WriteError is raised with every item's result,
+        as when the write itself failed part-way (its results are settled the same way).
+        """
+        items = [{"id": group["id"]} for group, _names in targets]
+        names_of = dict((id(item), list(names)) for item, (_group, names) in zip(items, targets))
+
+        def confirm(pending):
+            tree = self.tree()
+            return [{} if tree.is_gone(item["id"], names_of[id(item)]) else None for item in pending]
+
+        paths = [names for _group, names in targets]
+        try:
+            results = self._write(DELETE_GROUP, items, confirm)
+        except WriteError as exc:
+            exc.results[:] = self._settle_not_found(exc.results, paths)[0]
+            raise
+        results, failure = self._settle_not_found(results, paths)
+        if failure is not None:
+            raise WriteError(failure, results)
+        return results
+
+    def _settle_not_found(self, results, paths):
+        """Decide each delete answered ``err_folder_not_found`` by one fresh listing (see :meth:`delete`); return
+        ``(results, None)``, or ``(results, failure)`` with those items unknown when the listing failed."""
+        doubtful = [i for i, result in enumerate(results) if result.state == REFUSED and result.codes == {NOT_FOUND}]
+        if not doubtful:
+            return results, None
+        settled = list(results)
+        try:
+            tree = self.tree()
+        except MimecastError as exc:
+            for i in doubtful:
+                settled[i] = ItemResult(results[i].item, state=UNKNOWN, resent=results[i].resent)
+            failure = MimecastError(
+                "Mimecast answered %s to %d delete(s); then reading the directory to learn whether they are gone "
+                "failed: %s" % (NOT_FOUND, len(doubtful), exc.message),
+                status=exc.status,
+                code=exc.code,
+                errors=exc.errors,
+                uncertain=True,
+            )
+            return settled, failure
+        finally:
+            self.forget()
+        for i in doubtful:
+            result, names = results[i], paths[i]
+            if tree.is_gone(result.item["id"], names):
+                if result.resent:
+                    settled[i] = ItemResult(result.item, {}, resent=True)
+                else:
+                    settled[i] = ItemResult(result.item, errors=result.errors, state=ALREADY_ABSENT)
+                continue
+            current = tree.get(result.item["id"]) or _at_names(tree, names)
+            message = (
+                "Mimecast answered %s for the id %s, but %r is still listed%s: it was not deleted (ids can change "
+                "over time); re-run the task to delete it by its current id"
+                % (
+                    NOT_FOUND,
+                    result.item["id"],
+                    join_path(names),
+                    ", now with the id %s" % current["id"] if current else "",
+                )
+            )
+            settled[i] = ItemResult(
+                result.item, errors=[{"code": NOT_FOUND, "message": message, "retryable": False}], state=REFUSED
+            )
+        return settled, None
 
     def _write(self, path, items, confirm):
         def confirm_fresh(pending):
@@ -89,6 +183,26 @@ class GroupDirectory:
         finally:
             self.forget()
         return _as_facts(results)
+
+
+def already_absent_message(paths):
+    """The one wording, in every module, of deletes whose groups were gone before the task's delete reached them."""
+    return (
+        "%d group(s) were deleted by someone else between this task's read and its delete: %s. Mimecast answered "
+        "%s and a fresh listing no longer shows them; they are not counted as deleted by this task"
+        % (len(paths), ", ".join(repr(join_path(path)) for path in paths), NOT_FOUND)
+    )
+
+
+def _at_names(tree, names):
+    """The one group at the path ``names`` in ``tree``, or None."""
+    group = None
+    for name in names:
+        found = [g for g in tree.children(group["id"] if group else None) if g["name"] == name]
+        if len(found) != 1:
+            return None
+        group = found[0]
+    return group
 
 
 def _as_facts(results):

@@ -18,9 +18,10 @@ Why identity is not a string comparison:
 
 from ansible_collections.community.mimecast.plugins.module_utils.client import OutcomeUnknown, WriteError
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import (
+    ALREADY_ABSENT,
     CREATE_GROUP,
-    DELETE_GROUP,
     UPDATE_GROUP,
+    already_absent_message,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.group_path import join_path
 from ansible_collections.community.mimecast.plugins.module_utils.group_resolve import locate_by_search
@@ -181,10 +182,11 @@ def ensure_present(directory, name, parent=None, parent_id=None, check_mode=Fals
     return True, None, _only(CREATE_GROUP, what, lambda: directory.create([item], confirm))
 
 
-def ensure_absent(directory, name, parent=None, parent_id=None, check_mode=False):
+def ensure_absent(directory, name, parent=None, parent_id=None, check_mode=False, warn=None):
     """Make sure no group of that name is under that parent; return ``(changed, before, after)``.
 
-    Nothing is written when it is already absent. Child groups are never deleted implicitly.
+    Nothing is written when it is already absent. Child groups are never deleted implicitly. ``warn`` (a callable,
+    if given) names a group someone else deleted between the read and the delete.
     """
     try:
         matches = locate(directory, name, parent=parent, parent_id=parent_id).matches
@@ -194,10 +196,15 @@ def ensure_absent(directory, name, parent=None, parent_id=None, check_mode=False
         raise GroupError(_ambiguous(name, matches))
     if not matches:
         return False, None, None
-    return _delete(directory, matches[0], check_mode)
+    return _delete(directory, matches[0], check_mode, warn)
 
 
-def _delete(directory, group, check_mode):
+def _delete(directory, group, check_mode, warn=None):
+    """Delete ``group`` (refusing ldap groups and groups with children); return ``(changed, before, after)``.
+
+    What the delete did is decided by ``GroupDirectory.delete``: a group that someone else deleted between the
+    read and the write is no change of this task's (``warn`` says so); ids that drifted fail the task.
+    """
     refuse_ldap(group, "deleted")
     children = directory.tree().children(group["id"])
     if children or group.get("folder_count"):
@@ -211,26 +218,35 @@ def _delete(directory, group, check_mode):
                 ", ".join(g["name"] for g in children),
             )
         )
-    if not check_mode:
-        names = directory.tree().names_of(group) or [group["name"]]
-
-        def confirm(pending):
-            # Gone from its path, not only under its id (ids can change between answers), means it happened.
-            return [{} if directory.tree().is_gone(group["id"], names) else None for _item in pending]
-
-        what = "delete %s" % PATH_SEPARATOR.join(names)
-        _only(DELETE_GROUP, what, lambda: directory.delete([{"id": group["id"]}], confirm))
+    if check_mode:
+        return True, group, None
+    names = directory.tree().names_of(group) or [group["name"]]
+    what = "delete %s" % PATH_SEPARATOR.join(names)
+    try:
+        result = directory.delete([(group, names)])[0]
+    except WriteError as exc:
+        if exc.results[0].unknown:
+            raise OutcomeUnknown([what], exc.cause) from None
+        raise exc.cause from None
+    if result.state == ALREADY_ABSENT:
+        if warn is not None:
+            warn(already_absent_message([names]))
+        return False, None, None
+    if not result.ok:
+        raise result.error(what)
     return True, group, None
 
 
-def ensure_by_id(directory, group_id, state="present", name=None, parent=None, parent_id=None, check_mode=False):
+def ensure_by_id(
+    directory, group_id, state="present", name=None, parent=None, parent_id=None, check_mode=False, warn=None
+):
     """Manage the exact group ``group_id``: rename, move or delete it; return ``(changed, before, after)``."""
     tree = directory.tree()
     group = tree.get(group_id)
     if state == "absent":
         if group is None:
             return False, None, None
-        return _delete(directory, group, check_mode)
+        return _delete(directory, group, check_mode, warn)
     if group is None:
         raise GroupError(
             "no group has the id %r. Mimecast ids can change over time: find the group by name and parent "

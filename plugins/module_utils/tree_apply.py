@@ -34,6 +34,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.client import (
     WriteError,
     unknown_outcome_message,
 )
+from ansible_collections.community.mimecast.plugins.module_utils.group_api import ALREADY_ABSENT, already_absent_message
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
 from ansible_collections.community.mimecast.plugins.module_utils.tree_members import plan_tree_members
 from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import (
@@ -46,8 +47,6 @@ from ansible_collections.community.mimecast.plugins.module_utils.tree_plan impor
 # guidance and public clients treat as safe, and it keeps a 1,000-group level to 10 requests.
 DEFAULT_BATCH_SIZE = 100
 MAX_BATCH_SIZE = 500
-# A delete answered with this code found nothing to delete: the group is gone, which is what was wanted.
-GONE_CODES = frozenset(["err_folder_not_found"])
 
 
 def validate_batch_size(batch_size):
@@ -93,8 +92,9 @@ class TreeOutcome:
         self.members = members  # a tree_members.TreeMembers when the task has members
         self.created = []  # (path, facts) in the order done
         self.deleted = []  # (path, facts) in the order done
+        self.already_absent = []  # (path, facts) of deletes whose group someone else deleted before they arrived
         self.failures = []  # (action, path, errors)
-        self.skipped = []  # (action, path) not attempted because of a failure
+        self.skipped = []  # (action, path) not attempted because of a failure (refused, unknown or an error)
         self.error = None  # an exception that stopped the run part-way
         self.unknown = []  # (action, path) sent, whose outcome is unknown: they may have been carried out
         self.not_done = []  # (action, path) of a request Mimecast refused whole: it said they were not done
@@ -117,13 +117,31 @@ class TreeOutcome:
         return bool(self.failures or self.error)
 
     def warnings(self):
-        """One warning naming the groups purge kept, if any."""
+        """One warning naming the groups purge kept, one naming the groups someone else deleted, if any."""
+        warnings = []
         kept = self.plan.kept
-        if not kept:
-            return []
-        shown = ", ".join("%r (%s)" % (join_path(path), reason) for path, _group, reason in kept[:MESSAGE_LIMIT])
-        more = " and %d more" % (len(kept) - MESSAGE_LIMIT) if len(kept) > MESSAGE_LIMIT else ""
-        return ["purge kept %d group(s) under root that are not listed: %s%s" % (len(kept), shown, more)]
+        if kept:
+            shown = ", ".join("%r (%s)" % (join_path(path), reason) for path, _group, reason in kept[:MESSAGE_LIMIT])
+            more = " and %d more" % (len(kept) - MESSAGE_LIMIT) if len(kept) > MESSAGE_LIMIT else ""
+            warnings.append("purge kept %d group(s) under root that are not listed: %s%s" % (len(kept), shown, more))
+        if self.already_absent:
+            warnings.append(already_absent_message([path for path, _facts in self.already_absent]))
+        return warnings
+
+    def skip_the_rest(self):
+        """List under ``skipped`` every planned write that was never attempted: not done, refused, unknown nor
+        already skipped (a write whose outcome is unknown, or an error, stopped the run before it)."""
+        seen = set((action, path) for action, path in self.skipped)
+        seen.update(("create", path) for path, _facts in self.created)
+        seen.update(("delete", path) for path, _facts in self.deleted + self.already_absent)
+        seen.update((action, path) for action, path, _errors in self.failures)
+        seen.update(self.unknown)
+        seen.update(self.not_done)
+        # In the order of the run: creates, member writes, deletes.
+        self.skipped.extend(("create", op.path) for op in self.plan.creates if ("create", op.path) not in seen)
+        if self.members is not None:
+            self.members.skip_unsent(self)
+        self.skipped.extend(("delete", op.path) for op in self.plan.deletes if ("delete", op.path) not in seen)
 
     def failure_message(self):
         """Why the task failed, naming each failed item, and what was done before."""
@@ -169,10 +187,13 @@ class TreeOutcome:
         if self.unknown:
             result["unknown"] = self._unknown_names()
         if self.skipped:
-            result["skipped"] = [join_path(path) for _action, path in self.skipped]
+            skipped = [join_path(path) for _action, path in self.skipped]
+            result["skipped"] = [path for i, path in enumerate(skipped) if path not in skipped[:i]]  # a path once
+        if self.already_absent:
+            result["already_absent"] = [join_path(path) for path, _facts in self.already_absent]
         if diff:
             after = self.plan.before_paths()
-            for path in deleted:
+            for path in deleted + result.get("already_absent", []):
                 after.remove(path)
             result["diff"] = dict(
                 before=dict(paths=self.plan.before_paths()), after=dict(paths=sorted(after + created))
@@ -187,7 +208,7 @@ class TreeOutcome:
     def _groups_after(self):
         """Facts, with ``path``, of every group under root once the run is over, sorted by path."""
         root_depth = len(self.plan.root_path)
-        gone = set(id(facts) for _path, facts in self.deleted)
+        gone = set(id(facts) for _path, facts in self.deleted + self.already_absent)
         final = [
             (path, facts)
             for path, found in self.plan.before.items()
@@ -241,6 +262,7 @@ def converge_tree(
             _delete(directory, plan, batch_size, outcome)
     except (MimecastError, GroupError) as exc:
         outcome.error = exc
+        outcome.skip_the_rest()
     return outcome
 
 
@@ -324,33 +346,18 @@ def _delete(directory, plan, batch_size, outcome):
             else:
                 ready.append(op)
         for batch in _batches(ready, batch_size):
-            items = [{"id": op.group["id"]} for op in batch]
             stop = None
             try:
-                results = directory.delete(items, _confirm_gone(directory, items, batch))
+                results = directory.delete([(op.group, list(op.path)) for op in batch])
             except WriteError as exc:
                 results, stop = exc.results, exc
             for op, result in zip(batch, results):
-                if result.ok or (result.codes <= GONE_CODES and stop is None):
+                if result.ok:
                     outcome.deleted.append((op.path, op.group))
+                elif result.state == ALREADY_ABSENT:
+                    outcome.already_absent.append((op.path, op.group))  # someone else deleted it: not ours
                 else:
                     _not_ok(outcome, "delete", op.path, result, stop)
                     blocked.add(op.group["parent_id"])
             if stop is not None:
                 raise stop
-
-
-def _confirm_gone(directory, items, ops):
-    """A ``confirm`` for deletes: ``{}`` for each pending item whose group a fresh listing no longer shows."""
-    op_of = dict((id(item), op) for item, op in zip(items, ops))
-
-    def confirm(pending):
-        tree = directory.tree()
-        return [{} if _is_gone(tree, op_of[id(item)]) else None for item in pending]
-
-    return confirm
-
-
-def _is_gone(tree, op):
-    """True when the group of a delete is no longer listed, under its id or at its path."""
-    return tree.is_gone(op.group["id"], list(op.path))

@@ -93,7 +93,8 @@ class TreeMembers:
         self.changes = changes  # [MemberChange] sorted by path
         self.added = {}  # full path tuple -> [values] added (in check mode: that would be)
         self.removed = {}  # full path tuple -> [values] removed
-        self.skipped = []  # full path tuples whose group could not be created: no member was sent
+        self.skipped = []  # full path tuples of groups none of whose member writes was sent (not created, stopped)
+        self.sent = set()  # (attribute, full path tuple, value) of every member write sent
         # Members Mimecast answered "already a member" / "not a member" for on a first try: the wanted state
         # holds, made by someone else, so they are no change of this task's.
         self.held_added = {}
@@ -120,6 +121,19 @@ class TreeMembers:
     def counts(self):
         """(members added, members removed) in all."""
         return sum(len(v) for v in self.added.values()), sum(len(v) for v in self.removed.values())
+
+    def skip_unsent(self, outcome):
+        """After a failure stopped the run: file under ``outcome.skipped``, once per group, each group with member
+        writes that were never sent (none is lost from the result)."""
+        for change in self.changes:
+            if change.path in self.skipped:
+                continue
+            planned = [(a, change.path, v) for a in ("to_add", "to_remove") for v in getattr(change, a)]
+            unsent = [op for op in planned if op not in self.sent]
+            if unsent:
+                outcome.skipped.append(("members", change.path))
+                if len(unsent) == len(planned):
+                    self.skipped.append(change.path)
 
     def result(self, result, diff=False):
         """Add ``members_added``, ``members_removed``, ``groups[].members`` and the diff's members to ``result``."""
@@ -171,6 +185,7 @@ class TreeMembers:
             for start in range(0, len(ops), batch_size):
                 batch = ops[start : start + batch_size]
                 items = [member_item(group_id, value) for _path, value, group_id in batch]
+                self.sent.update((attribute, path, value) for path, value, _group_id in batch)
                 confirm = _confirm_members(client, items, batch, present)
                 stop = None
                 try:

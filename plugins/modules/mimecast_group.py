@@ -71,6 +71,11 @@ options:
       - V(present) creates the group if it does not exist under that parent (or, with O(id), renames and moves it).
       - V(absent) deletes it. Nothing is sent when it does not exist. A group that still has child groups is
         never deleted; the module fails and names them.
+      - A delete that Mimecast answers C(err_folder_not_found) is checked in a fresh listing. Gone from its path
+        after a try of this task's whose answer was lost, it is deleted (changed). Gone on its first try, someone
+        else deleted it after the task's read, so it is no change, with a warning naming it. Still listed at its
+        path (its id changed since it was read), it is not deleted and the task fails naming the path, the id sent
+        and the id listed now; a re-run deletes it by its current id.
     type: str
     choices: [present, absent]
     default: present
@@ -223,7 +228,8 @@ unknown:
 group:
   description:
     - The group's facts after the task. In check mode a group that would be created has RV(group.id) V(null).
-    - With O(state=absent), the facts of the group that was (or would be) deleted; empty when there was none.
+    - With O(state=absent), the facts of the group that was (or would be) deleted; empty when there was none, or
+      when someone else deleted it between the task's read and its delete.
   returned: success
   type: dict
   contains:
@@ -329,9 +335,9 @@ def main():
     )
     with module.failures():
         if group_id is not None:
-            changed, before, after = ensure_by_id(directory, group_id, state=state, **target)
+            changed, before, after = ensure_by_id(directory, group_id, state=state, warn=module.warn, **target)
         elif state == "absent":
-            changed, before, after = ensure_absent(directory, **target)
+            changed, before, after = ensure_absent(directory, warn=module.warn, **target)
         else:
             changed, before, after = ensure_present(directory, warn=module.warn, **target)
 

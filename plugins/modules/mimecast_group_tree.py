@@ -65,6 +65,11 @@ options:
       - V(absent) deletes the listed groups (not their ancestors), deepest first. It refuses before any write
         when a listed group has a child group that is not listed (child groups are never deleted implicitly),
         or is synchronised from the directory. Listed groups that do not exist are ignored.
+      - A delete that Mimecast answers C(err_folder_not_found) is checked in a fresh listing. Gone from its path
+        after a try of this task's whose answer was lost, it is in RV(deleted). Gone on its first try, someone else
+        deleted it after the task's read, so it is in RV(already_absent), not RV(deleted), with a warning, and is no
+        change of the task's. Still listed at its path (its id changed since it was read), it is not deleted and the
+        task fails naming the path, the id sent and the id listed now; a re-run deletes it by its current id.
     type: str
     choices: [present, absent]
     default: present
@@ -248,9 +253,21 @@ unknown:
   type: list
   elements: str
   sample: [create Departments/EMEA, create Departments/APAC]
+already_absent:
+  description:
+    - Full paths of the groups this task was to delete that someone else deleted between the task's read and its
+      delete (Mimecast answered C(err_folder_not_found) to its first try and a fresh listing no longer shows them).
+      They are not in RV(deleted), count as no change of the task's, and a warning names them.
+  returned: when there are any
+  type: list
+  elements: str
+  sample: [Departments/Old]
 skipped:
   description:
-    - Full paths of the groups that were not attempted because a group they depend on was refused.
+    - Full paths of the groups whose writes (create, member writes, delete) were not attempted, each path once,
+      after a refused item (a group they depend on, or any delete once a create or member write failed), or after
+      a write whose outcome is unknown or an error stopped the run. Nothing planned is missing from RV(created),
+      RV(deleted), RV(already_absent), RV(unknown), RV(skipped) and the failure message together.
   returned: when the task failed part-way
   type: list
   elements: str

@@ -104,6 +104,7 @@ FAULT_KINDS = frozenset(
         "expire_token",
         "partial_answer",
         "not_found",
+        "deleted_first",
     }
 )
 REQUEST_LOG_SIZE = 1000
@@ -728,6 +729,8 @@ class SimulatorState:
         ``fault`` (a rule picked for this call) shapes the answer of a call that runs: ``partial_answer`` runs
         and answers only the first ``answered`` items (the others are not run, and no ``fail`` entry says so);
         ``not_found`` runs no item and answers each with ``err_folder_not_found``, whether its group exists or not.
+        ``deleted_first`` deletes the group of each item's ``id`` first (as another client would; a group with
+        children stays), then runs the call: a delete is answered ``err_folder_not_found`` by the call itself.
         """
         with self.lock:
             try:
@@ -752,6 +755,8 @@ class SimulatorState:
                     kind = fault["kind"] if fault else None
                     if kind == "partial_answer":
                         payload = dict(payload, data=list(payload.get("data") or [])[: fault["answered"]])
+                    if kind == "deleted_first":
+                        self._delete_first(payload)
                     if kind == "not_found":
                         reply = Reply(200, self._not_found(payload))
                     else:
@@ -765,6 +770,22 @@ class SimulatorState:
         error = error_entry("err_folder_not_found", "no group has the id given in id", "id")
         fail = [{"key": item, "errors": [error]} for item in payload.get("data") or []]
         return {"meta": {"status": 200}, "data": [], "fail": fail}
+
+    def _delete_first(self, payload: dict) -> None:
+        """The ``deleted_first`` fault: another client deletes the group of each item's ``id`` just before the call
+        runs (a group with children, an ldap group or an unknown id is left alone)."""
+        chosen = []
+        for item in payload.get("data") or []:
+            group = self._by_id.get(item.get("id")) if isinstance(item, dict) else None
+            if group is not None and group is not self.root and not group.children and group.source != "ldap":
+                chosen.append(group)  # chosen before any goes: a parent of a chosen child keeps its child
+        for group in chosen:
+            if group.serial not in self._groups:
+                continue
+            group.parent.children.discard(group.serial)
+            del self._groups[group.serial]
+            for alias in group.aliases:
+                self._by_id.pop(alias, None)
 
     def _check_item_cap(self, payload: dict) -> None:
         """Refuse a request with more ``data`` items than ``max_items_per_request`` (0: no cap).
@@ -1430,7 +1451,7 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
         if kind == "delay":
             time.sleep(fault["ms"] / 1000)
             return None
-        if kind in ("drop_before", "drop_after", "expire_token", "partial_answer", "not_found"):
+        if kind in ("drop_before", "drop_after", "expire_token", "partial_answer", "not_found", "deleted_first"):
             return None  # the handler drops, or api_call shapes the answer; expire_token already expired the tokens
         if kind == "rate_limit":
             reply = Reply(429, error_envelope(429, "err_rate_limit_exceeded", "rate limit exceeded, retry later"))

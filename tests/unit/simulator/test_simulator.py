@@ -598,6 +598,23 @@ def test_not_found_answers_every_item_not_found_and_runs_none(client):
     assert client.call(DELETE, [{"id": created["id"]}]).body["fail"] == []
 
 
+def test_deleted_first_deletes_each_items_group_then_runs_the_call(client):
+    parent = client.call(CREATE, [{"description": "Parent"}]).body["data"][0]
+    child = client.call(CREATE, [{"description": "Child", "parentId": parent["id"]}]).body["data"][0]
+    other = client.call(CREATE, [{"description": "Other"}]).body["data"][0]
+    client.faults({"kind": "deleted_first", "path": DELETE, "times": 1})
+    reply = client.call(DELETE, [{"id": child["id"]}, {"id": parent["id"]}])
+
+    # The child is deleted by "someone else" first, so this call's delete of it finds nothing; the parent (which had
+    # a child when the fault ran) is left to the call, which deletes it.
+    assert reply.status == 200 and reply.body["data"] == [{"id": parent["id"]}]
+    assert [(e["key"], e["errors"][0]["code"]) for e in reply.body["fail"]] == [
+        ({"id": child["id"]}, "err_folder_not_found")
+    ]
+    assert [g["id"] for g in client.groups()["groups"]] == [other["id"]]
+    assert client.stats()["faults"] == {"deleted_first": 1}
+
+
 def test_rate_limit_fault_sets_reset_and_retry_after(client):
     client.faults({"kind": "rate_limit", "reset_ms": 1500, "retry_after": 2, "times": 1})
     limited = client.call(CREATE, [{"description": "A"}])

@@ -30,6 +30,9 @@ class DirectorySession:
         self.drift_ids = False  # every listing shows other id strings for the same groups (old ones keep working)
         self.drift_root = False  # with drift_ids: the invisible root's id drifts too
         self.answers = 0
+        self.not_found_ids = set()  # deletes of these ids are answered err_folder_not_found and not run
+        self.before_write = None  # called with the write's number (1-based) as it arrives: another client at work
+        self.write_requests = 0
 
     def add(self, name, parent=ROOT, source="cloud"):
         record = {
@@ -43,6 +46,13 @@ class DirectorySession:
         self.records.append(record)
         return record["id"]
 
+    def has(self, group_id):
+        return any(r["id"] == group_id for r in self.records)
+
+    def remove(self, group_id):
+        """Delete a group as another client would."""
+        self.records.remove(self.record(group_id))
+
     def record(self, group_id):
         return next(r for r in self.records if r["id"] == group_id)
 
@@ -51,13 +61,19 @@ class DirectorySession:
         kind = url.rsplit("/", 1)[-1].split("-")[0]  # find, create, update or delete
         if kind == "find":
             return self._find(body)
+        self.write_requests += 1
         if self.drop_before_next_write:
             self.drop_before_next_write = False
             raise requests.exceptions.ConnectionError("connection reset by peer")
+        if self.before_write is not None:
+            self.before_write(self.write_requests)
         answers, fails = [], []
-        for item in body["data"]:
-            item = dict(item, **dict((k, self.canonical(item[k])) for k in ("id", "parentId") if item.get(k)))
+        for sent in body["data"]:
+            item = dict(sent, **dict((k, self.canonical(sent[k])) for k in ("id", "parentId") if sent.get(k)))
             self.calls.append((kind, item.get("description", item.get("id"))))
+            if kind == "delete" and (item["id"] in self.not_found_ids or not self.has(item["id"])):
+                fails.append({"key": sent, "errors": [{"code": "err_folder_not_found", "message": "not found"}]})
+                continue
             if self.refuse_next_write:
                 self.refuse_next_write = False
                 fails.append({"key": item, "errors": [{"code": "err_validation_blank", "message": "refused"}]})

@@ -442,3 +442,76 @@ def test_a_create_whose_outcome_stays_unknown_fails_as_changed_naming_it(api, tr
     assert info.value.unknown == ["create Departments/EMEA/Audit"]
     assert info.value.details()["changed"] is True and "Re-run the task" in info.value.message
     assert "none of it was done" not in info.value.message
+
+
+# -- a delete answered "not found" proves nothing alone (issue 28, cases 2 and 5) ---------------------
+
+
+def test_a_delete_answered_not_found_while_its_path_still_holds_the_group_fails_naming_both_ids(api, tree):
+    # Ids drifted: the id read is answered "not found", yet Departments/EMEA/Finance is still listed.
+    api.drift_ids = True
+    groups = directory(api)
+    old_id = groups.tree().named("Finance")[0]["id"]
+    api.not_found_ids.add(tree["Finance"])
+    with pytest.raises(MimecastError) as info:
+        ensure_by_id(groups, old_id, state="absent")
+    message = info.value.message
+    assert "'Departments/EMEA/Finance' is still listed" in message and "it was not deleted" in message
+    assert "for the id %s" % old_id in message and "now with the id %s~" % tree["Finance"] in message
+    assert api.has(tree["Finance"]) and len(writes(api)) == 1  # not sent again under the new id
+
+
+def test_a_delete_answered_not_found_with_stable_ids_is_not_counted_done_either(api, tree):
+    api.not_found_ids.add(tree["Finance"])
+    with pytest.raises(MimecastError) as info:
+        absent(api, "Finance", parent="Departments/EMEA")
+    assert "is still listed, now with the id %s" % tree["Finance"] in info.value.message
+
+
+def test_a_group_deleted_by_someone_else_between_read_and_write_is_no_change_with_a_warning(api, tree, recorder):
+    api.before_write = lambda number: api.remove(tree["Finance"])
+    warnings = []
+    changed, before, after = absent(api, "Finance", parent="Departments/EMEA", warn=warnings.append)
+    assert (changed, before, after) == (False, None, None)
+    assert len(warnings) == 1 and "deleted by someone else" in warnings[0]
+    assert "'Departments/EMEA/Finance'" in warnings[0]
+    assert writes(api) == [("delete", tree["Finance"])]
+
+
+def test_a_group_deleted_by_someone_else_is_no_change_by_id_too(api, tree):
+    api.before_write = lambda number: api.remove(tree["Finance"])
+    warnings = []
+    assert by_id(api, tree["Finance"], state="absent", warn=warnings.append) == (False, None, None)
+    assert len(warnings) == 1 and "deleted by someone else" in warnings[0]
+
+
+def test_a_resent_delete_answered_not_found_after_its_first_try_landed_late_is_done(api, tree):
+    # The first try's connection broke (outcome unknown); the confirming listing still shows the group, so it is sent
+    # again, and the first try lands just before the resend: the resend is answered "not found".
+    api.drop_before_next_write = True
+
+    def first_try_lands_late(number):
+        if number == 2:
+            api.remove(tree["Finance"])
+
+    api.before_write = first_try_lands_late
+    warnings = []
+    changed, before, after = absent(api, "Finance", parent="Departments/EMEA", warn=warnings.append)
+    assert changed is True and before["id"] == tree["Finance"] and after is None
+    assert warnings == [] and api.write_requests == 2
+
+
+def test_a_delete_answered_not_found_whose_listing_then_fails_stays_unknown(api, tree):
+    api.not_found_ids.add(tree["Finance"])
+    listed_once = api._find
+
+    def listing_fails_after_the_delete(body):
+        if writes(api):
+            raise requests.exceptions.ConnectionError("connection reset by peer")
+        return listed_once(body)
+
+    api._find = listing_fails_after_the_delete
+    api.client.max_retries = 0
+    with pytest.raises(OutcomeUnknown) as info:
+        absent(api, "Finance", parent="Departments/EMEA")
+    assert info.value.unknown == ["delete Departments/EMEA/Finance"]

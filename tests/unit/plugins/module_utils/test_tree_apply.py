@@ -258,14 +258,127 @@ def test_a_refused_delete_keeps_its_ancestors_and_the_rest_goes_on(api):
     assert "delete 'Org/X/X1': err_folder_read_only" in outcome.failure_message()
 
 
-def test_a_delete_answered_not_found_is_gone_already(api):
-    api.add_path("Org/Y")
-    y = next(r["id"] for r in api.records if r["description"] == "Y")
-    api.refuse[y] = "err_folder_not_found"
+def test_a_delete_answered_not_found_while_its_path_still_holds_the_group_is_not_done(api):
+    # Case 2: the id read is answered "not found" (ids drifted), yet Org/X/X1 is still listed.
+    for path in ("Org/X/X1", "Org/Y"):
+        api.add_path(path)
+    x1 = next(r["id"] for r in api.records if r["description"] == "X1")
+    api.refuse[x1] = "err_folder_not_found"
 
     outcome = converge(api, [], root="Org", purge=True)
 
-    assert not outcome.failed and outcome.result()["deleted"] == ["Org/Y"]
+    result = outcome.result()
+    assert outcome.failed and outcome.changed  # Y was deleted
+    assert result["deleted"] == ["Org/Y"] and result["skipped"] == ["Org/X"]
+    assert "already_absent" not in result
+    message = outcome.failure_message()
+    assert "delete 'Org/X/X1': err_folder_not_found" in message
+    assert "for the id %s, but 'Org/X/X1' is still listed, now with the id %s" % (x1, x1) in message
+    assert api.paths() == ["Org", "Org/X", "Org/X/X1"]
+
+
+def test_state_absent_answered_not_found_while_the_group_stays_is_not_done(api):
+    api.add_path("Org/Old")
+    old = next(r["id"] for r in api.records if r["description"] == "Old")
+    api.refuse[old] = "err_folder_not_found"
+
+    outcome = converge(api, ["Old"], root="Org", state="absent")
+
+    assert outcome.failed and outcome.result()["deleted"] == []
+    assert "'Org/Old' is still listed" in outcome.failure_message()
+
+
+def deleted_by_someone_else(api, group_id):
+    """A ``during_request`` that deletes the group ``group_id`` as another client would, once."""
+
+    def remove():
+        for record in [r for r in api.records if r["id"] == group_id]:
+            api.records.remove(record)
+
+    return remove
+
+
+def test_a_group_deleted_by_someone_else_between_read_and_write_is_already_absent(api):
+    for path in ("Org/X/X1", "Org/Y"):
+        api.add_path(path)
+    y = next(r["id"] for r in api.records if r["description"] == "Y")
+    api.refuse[y] = "err_folder_not_found"
+    api.during_request = deleted_by_someone_else(api, y)
+
+    outcome = converge(api, [], root="Org", purge=True)
+
+    result = outcome.result(diff=True)
+    assert not outcome.failed
+    assert result["deleted"] == ["Org/X/X1", "Org/X"] and result["already_absent"] == ["Org/Y"]
+    assert result["diff"]["after"]["paths"] == ["Org"]
+    assert [g["path"] for g in result["groups"]] == []
+    warnings = outcome.warnings()
+    assert len(warnings) == 1 and "deleted by someone else" in warnings[0] and "'Org/Y'" in warnings[0]
+    assert api.paths() == ["Org"]
+
+
+def test_only_groups_someone_else_deleted_is_no_change(api):
+    api.add_path("Org/Y")
+    y = next(r["id"] for r in api.records if r["description"] == "Y")
+    api.refuse[y] = "err_folder_not_found"
+    api.during_request = deleted_by_someone_else(api, y)
+
+    outcome = converge(api, ["Y"], root="Org", state="absent")
+
+    assert not outcome.failed and not outcome.changed
+    assert outcome.result()["deleted"] == [] and outcome.result()["already_absent"] == ["Org/Y"]
+
+
+def test_a_resent_delete_answered_not_found_after_its_first_try_landed_late_is_done(api):
+    # Case 5: the first try's connection broke before it ran; the listing still shows Y, so it is sent again, and the
+    # first try lands just before the resend, which is answered "not found": this task's own delete, done.
+    api.add_path("Org/Y")
+    y = next(r["id"] for r in api.records if r["description"] == "Y")
+    api.lost_request = 1
+
+    def first_try_lands_late():
+        if len(api.batches) == 2:
+            api.records.remove(next(r for r in api.records if r["id"] == y))
+            api.refuse[y] = "err_folder_not_found"
+
+    api.during_request = first_try_lands_late
+
+    outcome = converge(api, ["Y"], root="Org", state="absent")
+
+    assert not outcome.failed and outcome.changed
+    assert outcome.result()["deleted"] == ["Org/Y"] and "already_absent" not in outcome.result()
+    assert len(api.batches) == 2
+
+
+def test_after_an_unknown_create_what_was_never_attempted_is_listed_under_skipped(api):
+    # Case 8: the first create request's connection breaks before it runs, no retry is left, and the listing does not
+    # show A or B: their outcome is unknown, and every write after them is listed as not attempted.
+    api.add_path("Org/Old")
+    api.lost_request = 1
+    api.client.max_retries = 0
+
+    outcome = converge(api, CHART, root="Org", batch_size=2, purge=True)
+
+    result = outcome.result()
+    assert outcome.failed and outcome.changed
+    assert result["created"] == [] and result["deleted"] == []
+    assert result["unknown"] == ["create Org/A", "create Org/B"]
+    assert result["skipped"] == ["Org/C", "Org/A/A1", "Org/A/A2", "Org/A/A3", "Org/B/B1", "Org/B/B2", "Org/Old"]
+    assert "not attempted because of the failures above: 7 (create, delete)" in outcome.failure_message()
+    assert [kind for kind, _items in api.batches] == ["create"]
+
+
+def test_after_a_request_refused_whole_what_was_never_attempted_is_listed_under_skipped(api):
+    api.rate_limit_request = 2  # [C] is refused whole (429, no retry left)
+    api.client.max_retries = 0
+
+    outcome = converge(api, ["A/A1", "C"], root="Org", batch_size=2)
+
+    result = outcome.result()
+    assert outcome.failed and result["created"] == ["Org"]
+    assert result["skipped"] == ["Org/A/A1"]  # A and C were refused whole, and named so; A1 was never attempted
+    assert "so these were not done: create 'Org/A', create 'Org/C'" in outcome.failure_message()
+    assert "unknown" not in result
 
 
 def test_a_dropped_delete_batch_is_confirmed_and_not_sent_again(api):

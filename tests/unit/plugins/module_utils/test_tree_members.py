@@ -33,6 +33,7 @@ class MemberTreeSession(TreeSession):
         self.members = {}  # group id -> set of values
         self.member_refuse = {}
         self.member_drop = None
+        self.member_lost = None  # number of the member write whose connection breaks before it runs
         self.member_batches = []
         self.member_reads = []
 
@@ -47,6 +48,9 @@ class MemberTreeSession(TreeSession):
             records = [{"emailAddress": v} for v in sorted(self.members.get(group_id, ()))]
             return response(body=envelope([{"groupMembers": records}]))
         adding = name == "add-group-member"
+        if len(self.member_batches) + 1 == self.member_lost:
+            self.member_batches.append(("lost", []))
+            raise requests.exceptions.ConnectionError("connection reset by peer")
         self.member_batches.append(
             ("add" if adding else "remove", [(i["id"], i.get("emailAddress") or i["domain"]) for i in body["data"]])
         )
@@ -247,6 +251,25 @@ def test_a_refused_member_names_its_path_and_member_and_stops_the_deletes(api):
     result = outcome.result()
     assert result["members_added"] == {"Org/A": ["ok@example.com"], "Org/B": ["b@example.com"]}
     assert result["skipped"] == ["Org/Old"]
+    assert "Org/Old" in api.paths()
+
+
+def test_after_an_unknown_member_write_the_member_writes_and_deletes_not_attempted_are_skipped(api):
+    # Case 8: the first member add's connection breaks before it runs and no retry is left: its outcome is unknown;
+    # the other groups' member writes and the purge's delete were never attempted and are listed under skipped.
+    api.add_path("Org/Old")
+    api.member_lost = 1
+    api.client.max_retries = 0
+    outcome = converge(
+        api, ["A", "B"], {"A": ["a@example.com"], "B": ["b@example.com"]}, root="Org", purge=True, batch_size=1
+    )
+    assert outcome.failed
+    result = outcome.result(diff=True)
+    assert result["unknown"] == ["add member a@example.com to Org/A"]
+    assert result["skipped"] == ["Org/B", "Org/Old"]
+    assert result["created"] == ["Org/A", "Org/B"] and result["deleted"] == []
+    assert "Org/B" not in result["diff"]["after"]["members"]
+    assert [kind for kind, _items in api.member_batches] == ["lost"]
     assert "Org/Old" in api.paths()
 
 
