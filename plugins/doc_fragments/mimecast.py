@@ -89,7 +89,7 @@ options:
   kept_token:
     description:
       - Set by the collection's action plugin, not by hand; a value given in a task is replaced. V(true) when
-        O(access_token) is the token the run kept: if Mimecast refuses it at its first use, the module sends
+        O(access_token) is the token the run kept. If Mimecast refuses it at its first use, the module sends
         nothing more and the action plugin runs it once more, holding the tenant's lock, with the token another
         task kept meanwhile or with none (a new one is fetched and kept). Nothing ran in the first run.
     type: bool
