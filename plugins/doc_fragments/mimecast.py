@@ -65,8 +65,9 @@ options:
     description:
       - An API 2.0 bearer token fetched earlier, used instead of fetching one.
       - With O(client_id) and O(client_secret) (options or environment variables), a token Mimecast refuses
-        (expired or revoked) is replaced by a new one transparently. Given alone, a refused token fails the task
-        with a clear error.
+        (expired or revoked) is replaced by a new one transparently, once, whatever O(max_retries) (the
+        replacement spends no retry). Given alone, a refused token fails the task with an error that names
+        O(access_token).
       - Not needed for reuse within a run, which is automatic, see O(reuse_token). Cannot be used with API 1.0
         keys.
     type: str
@@ -81,8 +82,18 @@ options:
       - With V(false) every task fetches its own token and nothing is kept.
       - No effect with API 1.0 keys, with a task run with C(async), or when the task runs on another host and
         its credentials or O(base_url) come from that host's environment (the controller cannot tell them).
+      - A kept token Mimecast refuses (revoked) is replaced once for all the forks that meet it, under the
+        tenant's lock, and that replacement costs no retry of O(max_retries).
     type: bool
     default: true
+  kept_token:
+    description:
+      - Set by the collection's action plugin, not by hand; a value given in a task is replaced. V(true) when
+        O(access_token) is the token the run kept. If Mimecast refuses it at its first use, the module sends
+        nothing more and the action plugin runs it once more, holding the tenant's lock, with the token another
+        task kept meanwhile or with none (a new one is fetched and kept). Nothing ran in the first run.
+    type: bool
+    default: false
   validate_certs:
     description:
       - Whether to verify the API host's TLS certificate. Only set to V(false) against a test host.

@@ -258,17 +258,25 @@ class ApiKeyAuth:
 class ClientCredentialsAuth:
     """API 2.0: an OAuth2 bearer token from ``{base_url}/oauth/token`` (client-credentials grant).
 
-    ``access_token``, a token fetched earlier (by the user, or kept by the action plugin from an earlier task),
-    is used first; with ``client_id`` and ``client_secret`` a refused one is replaced by a new token, without
-    them the refusal is final. ``fetched`` holds the last token this object fetched and when it expires.
+    ``access_token``, a token given from outside (by the user, or kept by the action plugin from an earlier task),
+    is used first; with ``client_id`` and ``client_secret`` a refused one is replaced by a new token once, a
+    replacement that costs no retry of the budget (the token was not this task's to spend it on), without them
+    the refusal is final. ``kept`` says the action plugin gave it from the run's store: refused at its first use
+    (nothing was run with it), it is not replaced here but ``kept_refused`` is set and nothing more is sent, so
+    the action plugin replaces it under the tenant's lock, once for every fork. ``fetched`` holds the last token
+    this object fetched and when it expires.
     """
 
     kind = "api2"
 
-    def __init__(self, client_id, client_secret, access_token=None):
+    def __init__(self, client_id, client_secret, access_token=None, kept=False):
         self.client_id = client_id
         self._client_secret = client_secret
         self._token = access_token or None
+        self.given_in_use = self._token is not None  # the token in use is the one given from outside
+        self.kept = kept and self.given_in_use
+        self.kept_refused = False
+        self._given_sends = 0
         self.fetched = None  # (token, monotonic expiry or None)
 
     @property
@@ -277,18 +285,31 @@ class ClientCredentialsAuth:
         return bool(self.client_id and self._client_secret)
 
     def headers(self, client, path):
+        if self.kept_refused:
+            raise MimecastError(
+                "Not sent: the access_token kept by an earlier task of the run was refused at its first use",
+                status=401,
+            )
         if self._token is None:
             token, lifetime = client.fetch_token(self.client_id, self._client_secret)
             self._token = token
             self.fetched = (token, None if lifetime is None else time.monotonic() + lifetime)
+        if self.given_in_use:
+            self._given_sends += 1
         client.register_secret(self._token)
         return {"Authorization": "Bearer %s" % self._token}
 
     def refresh(self, client):
-        """Drop the refused token so the next request fetches a new one; True when a new one can be fetched."""
+        """Drop the refused token so the next request fetches a new one; True when a new one can be fetched.
+
+        A kept token refused at its first use is not dropped: ``kept_refused`` is set instead (see the class)."""
         if self._token is None or not self.can_fetch:
             return False
+        if self.kept and self.given_in_use and self._given_sends == 1:
+            self.kept_refused = True
+            return False
         self._token = None
+        self.given_in_use = False
         return True
 
     def sealed_fetched_token(self):
@@ -525,8 +546,13 @@ class MimecastClient:
                     "the signature was rejected: check access_key, secret_key, app_id and app_key, and that this "
                     "machine's clock is right (Mimecast refuses requests dated more than a few minutes off)"
                 )
-            elif getattr(self.auth, "can_fetch", True):
+            elif not self.auth.given_in_use:
                 advice = "the bearer token was rejected: check client_id and client_secret"
+            elif self.auth.can_fetch:
+                advice = (
+                    "the access_token was refused (expired, revoked, or for another tenant); client_id and "
+                    "client_secret were not tried"
+                )
             else:
                 advice = (
                     "the access_token was refused (expired, revoked, or for another tenant): give a new one, or "
@@ -564,6 +590,8 @@ class MimecastClient:
 
         * 429: Mimecast did not execute the call, so it is sent again after the wait Mimecast asks for, writes too.
         * A refused bearer token (API 2.0): not executed either; a new token is fetched and the call sent again.
+          Replacing the token given from outside (``access_token``) is free, once, whatever ``max_retries``: the
+          token request and the call's next send then count as usual.
         * The token request itself (API 2.0, sent by ``send`` when there is no token yet): the call was not sent;
           a token request that failed on a 429, a server error, a timeout or a dropped connection is sent again
           like a read. It counts in the same budget: ``max_retries`` bounds every request of the operation.
@@ -592,14 +620,18 @@ class MimecastClient:
                     done = settle(failure, attempt + 1, attempt >= self.max_retries)
                     if done is not None:
                         return done
-                if attempt >= self.max_retries or not (resend or token_refused or confirm):
+                if token_refused:
+                    # The one replacement of a token given from outside costs no retry: it was not this task's.
+                    given = self.auth.given_in_use
+                    if (attempt >= self.max_retries and not given) or not self.auth.refresh(self):
+                        raise
+                    attempt += 0 if given else 1
+                    what = "the access_token was refused" if given else "the bearer token was refused"
+                    self.wait_before_retry(path, "%s; fetching a new one" % what, delay=0)
+                    continue
+                if attempt >= self.max_retries or not (resend or confirm):
                     raise
                 attempt += 1
-                if token_refused:
-                    if not self.auth.refresh(self):
-                        raise
-                    self.wait_before_retry(path, "the bearer token was refused; fetching a new one", delay=0)
-                    continue
                 if not confirm:
                     self.wait_before_retry(request, failure.message, attempt=attempt, hint=failure.wait_hint)
 

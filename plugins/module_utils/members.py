@@ -139,11 +139,37 @@ def _check_domain(domain, value):
         raise MemberError("members: %r ends in a number: an IP address is not a domain name" % value)
 
 
+def check_member(value):
+    """Return ``(value lower-cased, None)`` for a valid address or domain (:func:`normalise_member`), and
+    ``(value lower-cased, why)`` for a value those checks refuse but Mimecast may hold (read from a group, such as
+    ``svc@mail_relay.example.com``): it may be kept or removed, never added. Raise MemberError for what can never
+    be a member: not a string, empty, white space or control characters, more than one ``@``, or nothing before
+    or after it.
+    """
+    if not isinstance(value, str) or not value:
+        raise MemberError("members: a member must be a non-empty address or domain, got %r" % (value,))
+    if any(ch.isspace() for ch in value):
+        raise MemberError("members: %r contains white space" % value)
+    if not value.isprintable():
+        raise MemberError("members: %r contains control characters" % value)
+    if "@" in value:
+        local, _at, domain = value.partition("@")
+        if "@" in domain or not local or not domain:
+            normalise_member(value)  # raises: more than one @, or nothing before or after it: never an address
+    try:
+        return normalise_member(value), None
+    except MemberError as exc:
+        text = str(exc)
+        return value.lower(), text[len("members: ") :] if text.startswith("members: ") else text
+
+
 def validate_members(members):
-    """Check the ``members`` option before any request; return ``{"add", "remove", "set"}`` normalised.
+    """Check the ``members`` option before any request; return ``{"add", "remove", "set", "unchecked"}``.
 
     ``add`` and ``remove`` are lists (possibly empty), ``set`` is None unless given. Values are lower-cased and
-    de-duplicated. Raises MemberError on the first bad value or combination.
+    de-duplicated. Raises MemberError on the first bad combination or value that can never be a member. A value
+    the strict checks refuse but Mimecast may hold (:func:`check_member`) is kept in its list and named in
+    ``unchecked`` (value -> why): planning refuses to add it (:func:`refuse_unwritable`), before any write.
     """
     members = members or {}
     given = dict((key, members.get(key)) for key in ("add", "remove", "set") if members.get(key) is not None)
@@ -151,11 +177,13 @@ def validate_members(members):
         raise MemberError("members: give at least one of add, remove or set (set: [] empties the group)")
     if "set" in given and ("add" in given or "remove" in given):
         raise MemberError("members: set makes the member list exact, so it cannot be combined with add or remove")
-    clean = {"add": [], "remove": [], "set": None}
+    clean = {"add": [], "remove": [], "set": None, "unchecked": {}}
     for key, values in given.items():
         if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
             raise MemberError("members: %s must be a list of addresses and domains" % key)
-        clean[key] = _unique(normalise_member(value) for value in values)
+        checked = [check_member(value) for value in values]
+        clean[key] = _unique(value for value, _why in checked)
+        clean["unchecked"].update((value, why) for value, why in checked if why is not None)
     both = sorted(set(clean["add"]) & set(clean["remove"]))
     if both:
         raise MemberError("members: %s in both add and remove" % ", ".join(both))
@@ -201,6 +229,47 @@ def plan_members(current, members):
         want = set(members["set"])
         return sorted(want - have), sorted(have - want)
     return sorted(set(members.get("add") or ()) - have), sorted(set(members.get("remove") or ()) & have)
+
+
+def refuse_unwritable(to_add, members, label=None):
+    """Raise MemberError when a value of ``to_add`` (a plan) is one the checks refuse (``members["unchecked"]``):
+    it could only be added as given, and Mimecast would refuse it or store it other than asked. ``label`` names the
+    group (a tree path). Called after planning, before any write."""
+    unchecked = members.get("unchecked") or {}
+    refused = [value for value in to_add if value in unchecked]
+    if refused:
+        raise MemberError(
+            "members%s: %d value(s) would be added but cannot be: %s. Nothing was changed. A value the group "
+            "already holds is kept as it is; only a new one must be a valid address or domain"
+            % (
+                " of %r" % label if label is not None else "",
+                len(refused),
+                "; ".join(unchecked[value] for value in refused),
+            )
+        )
+
+
+def wanted_unchecked(members):
+    """True when ``add`` or ``set`` holds a value the checks refuse: it is only allowed if the group holds it."""
+    unchecked = members.get("unchecked") or {}
+    return any(value in unchecked for value in (members.get("add") or []) + (members.get("set") or []))
+
+
+def kept_unwritable(after, members):
+    """The values of ``members["unchecked"]`` the group holds and keeps (``after``): ``[(value, why)]``, sorted."""
+    unchecked = members.get("unchecked") or {}
+    return [(value, unchecked[value]) for value in sorted(set(after) & set(unchecked))]
+
+
+def kept_warning(kept, label=None):
+    """The warning that names the members kept although the checks refuse them, or None when there is none."""
+    if not kept:
+        return None
+    return "members%s: kept %d value(s) the group holds that could not be added as given (never sent): %s" % (
+        " of %r" % label if label is not None else "",
+        len(kept),
+        "; ".join("%r (%s)" % (value, why) for value, why in kept),
+    )
 
 
 def members_after(current, to_add, to_remove):
@@ -305,17 +374,23 @@ def refuse_ldap_change(group, to_add, to_remove, label=None):
         )
 
 
-def ensure_members(client, group, members, check_mode=False, created=False):
+def ensure_members(client, group, members, check_mode=False, created=False, warn=None):
     """Bring the members of ``group`` (facts) to what ``members`` (validated) wants; return
     ``(changed, before, after)`` with sorted member lists.
 
     A group created in this task (``created``, or planned in check mode: ``id`` None) has no members, so
     nothing is read. A group with ``source`` ldap gets its members from directory synchronisation: a change
-    there is refused before any write. Check mode plans and writes nothing.
+    there is refused before any write. A value the checks refuse (``members["unchecked"]``) that would be added
+    is refused before any write; one the group holds and keeps is passed to ``warn``. Check mode plans and
+    writes nothing.
     """
     current = [] if created or group.get("id") is None else read_members(client, group["id"])
     to_add, to_remove = plan_members(current, members)
+    refuse_unwritable(to_add, members)
     after = members_after(current, to_add, to_remove)
+    warning = kept_warning(kept_unwritable(after, members))
+    if warning and warn is not None:
+        warn(warning)
     if not (to_add or to_remove):
         return False, current, after
     refuse_ldap_change(group, to_add, to_remove)

@@ -23,6 +23,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.client import (
 )
 from ansible_collections.community.mimecast.plugins.module_utils.credentials import (
     BASE_URL_ENV,
+    KEPT_OPTION,
     SECRET_OPTIONS,
     TOKEN_OPTION,
     ConnectionOptionsError,
@@ -36,7 +37,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.group_resolve i
     ROOT_RESULT_KEY,
     known_root,
 )
-from ansible_collections.community.mimecast.plugins.module_utils.token_seal import RESULT_KEY
+from ansible_collections.community.mimecast.plugins.module_utils.token_seal import REFUSED_KEY, RESULT_KEY
 
 
 def connection_argument_spec():
@@ -51,6 +52,7 @@ def connection_argument_spec():
         client_secret=dict(type="str", no_log=True),
         access_token=dict(type="str", no_log=True),
         reuse_token=dict(type="bool", default=True),
+        kept_token=dict(type="bool", default=False),
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
         proxy=dict(type="str"),
@@ -105,7 +107,10 @@ class MimecastModule(AnsibleModule):
             )
         else:
             auth = ClientCredentialsAuth(
-                credentials.get("client_id"), credentials.get("client_secret"), credentials.get(TOKEN_OPTION)
+                credentials.get("client_id"),
+                credentials.get("client_secret"),
+                credentials.get(TOKEN_OPTION),
+                kept=params.get(KEPT_OPTION) and params.get("reuse_token"),
             )
         return MimecastClient(
             base_url,
@@ -143,6 +148,8 @@ class MimecastModule(AnsibleModule):
         """
         sealed = None
         client = getattr(self, "_client", None)  # none yet when the argument spec itself failed
+        if client is not None and getattr(client.auth, "kept_refused", False):
+            result = dict(result, **{REFUSED_KEY: True})  # nothing ran: the action plugin renews the token
         if client is not None and self.params.get("reuse_token"):
             sealed = getattr(client.auth, "sealed_fetched_token", lambda: None)()
         if sealed is None:

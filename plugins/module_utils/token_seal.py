@@ -19,6 +19,9 @@ import os
 
 # The key of the module's result that carries the sealed token; the action plugin removes it.
 RESULT_KEY = "_community_mimecast_token"
+# The key of the module's result that says the kept token it was given was refused at its first use, so nothing
+# ran: the action plugin removes it and runs the module again with a token it renews under the tenant's lock.
+REFUSED_KEY = "_community_mimecast_kept_token_refused"
 _CONTEXT = b"community.mimecast token seal v1"
 _NONCE = 16
 _TAG = 32

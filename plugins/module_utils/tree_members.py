@@ -24,11 +24,13 @@ from ansible_collections.community.mimecast.plugins.module_utils.members import 
     NOT_A_MEMBER,
     REMOVE_GROUP_MEMBER,
     MemberError,
+    kept_unwritable,
     member_item,
     members_after,
     plan_members,
     read_members,
     refuse_ldap_change,
+    refuse_unwritable,
     validate_members,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import _refuse, join_path, split_entry
@@ -89,8 +91,10 @@ class MemberChange:
 class TreeMembers:
     """The member side of one tree task: the plan per named group, and what the writes did."""
 
-    def __init__(self, changes):
+    def __init__(self, changes, kept=()):
         self.changes = changes  # [MemberChange] sorted by path
+        # (path tuple, value, why): members the groups hold and keep although the member checks refuse them
+        self.kept = list(kept)
         self.added = {}  # full path tuple -> [values] added (in check mode: that would be)
         self.removed = {}  # full path tuple -> [values] removed
         self.skipped = []  # full path tuples of groups none of whose member writes was sent (not created, stopped)
@@ -103,6 +107,17 @@ class TreeMembers:
     @property
     def changed(self):
         return bool(self.added or self.removed)
+
+    def warnings(self):
+        """One warning naming the members kept although the member checks refuse them (never sent), if any."""
+        if not self.kept:
+            return []
+        shown = "; ".join("%r in %r (%s)" % (value, join_path(path), why) for path, value, why in self.kept[:10])
+        more = " and %d more" % (len(self.kept) - 10) if len(self.kept) > 10 else ""
+        return [
+            "members kept %d value(s) the groups hold that could not be added as given (never sent): %s%s"
+            % (len(self.kept), shown, more)
+        ]
 
     def plan_only(self):
         """Check mode: what would be done is what is planned."""
@@ -227,12 +242,13 @@ def plan_tree_members(client, plan, wanted):
     group; return a :class:`TreeMembers`. A group ``plan`` creates starts empty: it is not read.
 
     Raises GroupError, before any write, naming every group synchronised from the directory (source ldap)
-    whose members would change.
+    whose members would change, and every value the member checks refuse that would be added. Such a value a
+    group holds and keeps is never sent: it is listed in ``kept`` for a warning, as purge keeps unwritable groups.
     """
     created = set(op.path for op in plan.creates)
-    changes, problems = [], []
+    changes, problems, kept = [], [], []
     for path in sorted((plan.root_path + rel for rel in wanted), key=join_path):
-        want = {"set": wanted[path[len(plan.root_path) :]]}
+        want = validate_members({"set": wanted[path[len(plan.root_path) :]]})  # checked already: names the odd ones
         if path in created:
             group, current = None, None
         else:
@@ -240,10 +256,16 @@ def plan_tree_members(client, plan, wanted):
             current = read_members(client, group["id"])
         to_add, to_remove = plan_members(current or [], want)
         try:
+            refuse_unwritable(to_add, want, label=join_path(path))
+        except MemberError as exc:
+            problems.append(str(exc))
+        try:
             refuse_ldap_change(group or {}, to_add, to_remove, label=join_path(path))
         except MemberError as exc:
             problems.append(str(exc))
-        changes.append(MemberChange(path, group, current, to_add, to_remove))
+        change = MemberChange(path, group, current, to_add, to_remove)
+        kept.extend((path, value, why) for value, why in kept_unwritable(change.after, want))
+        changes.append(change)
     if problems:
         _refuse(problems, "members refused before any write")
-    return TreeMembers(changes)
+    return TreeMembers(changes, kept)

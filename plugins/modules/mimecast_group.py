@@ -88,6 +88,12 @@ options:
       - Every value is checked before any request. An address needs exactly one C(@), a non-empty part before
         it of at most 64 characters, and a domain after it; a domain is a full host name of at least two labels
         (letters, digits and inner hyphens; an international domain in its C(xn--) form). No white space.
+      - What can never be a member (an empty value, white space or control characters, more than one C(@), nothing
+        before or after it) fails the task before any request. A value that only breaks the other rules (such as
+        V(svc@mail_relay.example.com), a part before the C(@) of 65 characters, or V(jurgen@münchen.de)) may be
+        held by the group, as Mimecast returns such values. Where the group holds it, it is kept as it is, never
+        sent, and a warning names it. Where it would have to be added (also to a group this task would create),
+        the task fails before any write, naming it and why; the group is then read once more before the writes.
       - Members are added and removed in batches of 100 per request. A batch whose outcome is unknown (a dropped
         connection, a server error) is confirmed by reading the members again before anything is re-sent.
       - Membership of a group whose source is C(ldap) comes from directory synchronisation; a change to it is
@@ -289,6 +295,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.members import 
     MemberError,
     ensure_members,
     validate_members,
+    wanted_unchecked,
     with_members,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
@@ -330,22 +337,34 @@ def main():
             members = validate_members(params["members"])
     directory = module.directory()  # bad connection options fail here, still before any request
 
-    target = dict(
-        name=params["name"], parent=params["parent"], parent_id=params["parent_id"], check_mode=module.check_mode
-    )
-    with module.failures():
+    target = dict(name=params["name"], parent=params["parent"], parent_id=params["parent_id"])
+
+    def group_step(check_mode, warn):
         if group_id is not None:
-            changed, before, after = ensure_by_id(directory, group_id, state=state, warn=module.warn, **target)
-        elif state == "absent":
-            changed, before, after = ensure_absent(directory, warn=module.warn, **target)
-        else:
-            changed, before, after = ensure_present(directory, warn=module.warn, **target)
+            return ensure_by_id(directory, group_id, state=state, check_mode=check_mode, warn=warn, **target)
+        if state == "absent":
+            return ensure_absent(directory, check_mode=check_mode, warn=warn, **target)
+        return ensure_present(directory, check_mode=check_mode, warn=warn, **target)
+
+    if members is not None and wanted_unchecked(members) and not module.check_mode:
+        # A value the member checks refuse may only be kept where the group holds it: plan the members first, on
+        # the group as the task would leave it, so one that would be added is refused before any write.
+        with module.failures():
+            _changed, planned_before, planned = group_step(check_mode=True, warn=None)
+            ensure_members(directory.client, planned, members, check_mode=True, created=planned_before is None)
+    with module.failures():
+        changed, before, after = group_step(module.check_mode, module.warn)
 
     if members is not None:
         with module.failures():
             try:
                 member_changes = ensure_members(
-                    directory.client, after, members, check_mode=module.check_mode, created=before is None
+                    directory.client,
+                    after,
+                    members,
+                    check_mode=module.check_mode,
+                    created=before is None,
+                    warn=module.warn,
                 )
             except MimecastError as exc:  # some member batches may have gone through: say so honestly
                 details = exc.details()

@@ -91,6 +91,11 @@ options:
         validation, letter-case-insensitive matching and rules as
         O(community.mimecast.mimecast_group#module:members.set), so members not listed are removed and V([])
         empties the group.
+      - As there, a value that can never be a member is refused before any request, and one that only breaks
+        the stricter rules (such as V(svc@mail_relay.example.com)) is kept with a warning naming it where the group
+        holds it (never sent), and refused before any write, naming group and value, where it would be added. So
+        a round trip from M(community.mimecast.mimecast_group_info) passes for such values, as O(purge) keeps the
+        groups whose names no entry can write.
       - Groups not named here keep their members. Only the existing groups named here are read (one request per
         100 members); a group this task creates starts empty and is not read.
       - Member adds and removes of all groups go in shared requests of up to O(batch_size) items, after the
@@ -385,7 +390,7 @@ def main():
             check_mode=module.check_mode,
             members=members,
         )
-    for warning in outcome.warnings():
+    for warning in outcome.warnings() + (outcome.members.warnings() if outcome.members is not None else []):
         module.warn(warning)
     result = outcome.result(diff=module._diff)
     if outcome.failed:

@@ -33,6 +33,7 @@ from ansible.utils.vars import merge_hash
 
 from ansible_collections.community.mimecast.plugins.module_utils.credentials import (
     BASE_URL_ENV,
+    KEPT_OPTION,
     TOKEN_OPTION,
     ConnectionOptionsError,
     credential_key,
@@ -44,7 +45,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.group_resolve i
     ROOT_RESULT_KEY,
     known_root,
 )
-from ansible_collections.community.mimecast.plugins.module_utils.token_seal import RESULT_KEY, unseal
+from ansible_collections.community.mimecast.plugins.module_utils.token_seal import REFUSED_KEY, RESULT_KEY, unseal
 from ansible_collections.community.mimecast.plugins.plugin_utils.run_store import RunStore
 from ansible_collections.community.mimecast.plugins.plugin_utils.tenant_lock import lock_path, tenant_lock
 
@@ -88,36 +89,58 @@ class TenantAction(ActionBase):
             if reuse and cached is None:
                 locked = True  # the first token of the run for these credentials: one fork fetches it
             with self._lock(tenant.lock_key if locked else None):
-                if locked and reuse and cached is None:
-                    cached = store.get(tenant.token_key, TOKEN_FACT, REUSE_MARGIN)  # a fork may have kept one
+                if locked and reuse:
+                    # re-read under the lock: a fork may have kept a token, or replaced a refused one, meanwhile
+                    cached = store.get(tenant.token_key, TOKEN_FACT, REUSE_MARGIN)
                 injected = reuse and cached is not None and not args.get(TOKEN_OPTION)
                 if injected:
                     args[TOKEN_OPTION] = cached
+                args[KEPT_OPTION] = injected  # replacing any value the task gave
                 if not reuse:
                     args["reuse_token"] = False  # nothing here could keep it: the module returns none
                 # The directory's root, as a listing of this run proved it for the tenant (group_resolve.py).
                 root_key = tenant.lock_key if tenant is not None and not wrap_async else None
                 args[ROOT_OPTION] = store.get(root_key, ROOT_FACT) if root_key else None
-                module_result = self._execute_module(module_args=args, task_vars=task_vars, wrap_async=wrap_async)
-                sealed = module_result.pop(RESULT_KEY, None)
-                if reuse and sealed is not None:
-                    self._keep(store, tenant, sealed)
-                learnt = known_root(module_result.pop(ROOT_RESULT_KEY, None))
-                if root_key and learnt is not None:
-                    store.put(root_key, ROOT_FACT, learnt)
-                    display.vvv("community.mimecast: kept the directory's root id for later tasks of this run")
+                module_result = self._run_module(args, task_vars, wrap_async, store, tenant, reuse, root_key)
+                if module_result.pop(REFUSED_KEY, False) and injected:
+                    # The kept token was refused at its first use, so the module ran nothing: run it once more,
+                    # under the lock, with the token another fork kept meanwhile, or with none (it fetches one).
+                    with self._lock(None if locked else tenant.lock_key):
+                        renewed = store.get(tenant.token_key, TOKEN_FACT, REUSE_MARGIN)
+                        if renewed is not None and renewed != cached:
+                            args[TOKEN_OPTION] = renewed
+                            display.vvv("community.mimecast: the kept API 2.0 token was refused; using a newer one")
+                        else:
+                            store.forget(tenant.token_key, TOKEN_FACT)
+                            del args[TOKEN_OPTION]
+                            display.vvv("community.mimecast: the kept API 2.0 token was refused; fetching a new one")
+                        args[KEPT_OPTION] = False
+                        module_result = self._run_module(args, task_vars, wrap_async, store, tenant, reuse, root_key)
             # the task's own arguments, as the user gave them
             module_args = (module_result.get("invocation") or {}).get("module_args")
             if isinstance(module_args, dict):
                 if injected and TOKEN_OPTION in module_args:
                     module_args[TOKEN_OPTION] = None
-                if ROOT_OPTION in module_args:
-                    module_args[ROOT_OPTION] = self._task.args.get(ROOT_OPTION)
+                for option in (ROOT_OPTION, KEPT_OPTION):
+                    if option in module_args:
+                        module_args[option] = self._task.args.get(option)
             result = merge_hash(result, module_result)
         finally:
             if not wrap_async:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
+
+    def _run_module(self, args, task_vars, wrap_async, store, tenant, reuse, root_key):
+        """Run the module; keep what it returned for later tasks of the run (removed from its result)."""
+        module_result = self._execute_module(module_args=args, task_vars=task_vars, wrap_async=wrap_async)
+        sealed = module_result.pop(RESULT_KEY, None)
+        if reuse and sealed is not None:
+            self._keep(store, tenant, sealed)
+        learnt = known_root(module_result.pop(ROOT_RESULT_KEY, None))
+        if root_key and learnt is not None:
+            store.put(root_key, ROOT_FACT, learnt)
+            display.vvv("community.mimecast: kept the directory's root id for later tasks of this run")
+        return module_result
 
     @contextlib.contextmanager
     def _lock(self, key):

@@ -177,6 +177,11 @@ def member_kind(value: str) -> str | None:
     return "address" if at else "domain"
 
 
+def raw_member_ok(value: str) -> bool:
+    """True for a value a tenant may hold although ``member_kind`` refuses it: non-empty, printable, no white space."""
+    return bool(value) and value.isprintable() and not any(ch.isspace() for ch in value)
+
+
 def _same(left: str, right: str) -> bool:
     # compare_digest refuses non-ASCII str; header values may hold any latin-1 character.
     return hmac.compare_digest(left.encode("utf-8"), right.encode("utf-8"))
@@ -1081,12 +1086,28 @@ class SimulatorState:
 
         ``count`` generates ``user<n>@<domain>`` addresses (default domain ``members.example``) so a test
         can give a group thousands of members in one control call. Seeded members are ``created_by_import``.
+
+        With ``"raw": true`` the values skip the simulator's own member checks (``member_kind``), which refuse
+        what ``add-group-member`` refuses: a tenant can still hold such values (synchronised or imported before
+        a rule changed, such as ``svc@mail_relay.example.com``, a local part over 64 characters, or
+        ``jurgen@münchen.de``). A raw value must only be a non-empty string without white space or control
+        characters; it is kept lower-case and read back by ``get-group-members`` like any member.
         """
         if not isinstance(body, dict):
             raise ControlError('members need {"id" or "path", "members": [...], "count": N}')
         values = body.get("members", [])
-        if not isinstance(values, list) or not all(isinstance(v, str) and member_kind(v) for v in values):
-            raise ControlError("members must be a list of valid addresses and domains")
+        raw = body.get("raw", False)
+        if not isinstance(raw, bool):
+            raise ControlError("raw must be true or false")
+        if raw:
+            valid = all(isinstance(v, str) and raw_member_ok(v) for v in values) if isinstance(values, list) else False
+        else:
+            valid = isinstance(values, list) and all(isinstance(v, str) and member_kind(v) for v in values)
+        if not valid:
+            raise ControlError(
+                "members must be a list of %s"
+                % ("non-empty values without white space" if raw else "valid addresses and domains (or raw: true)")
+            )
         count = _optional_int(body, "count", 0, 0)
         domain = body.get("domain", "members.example")
         if not isinstance(domain, str) or member_kind(domain) != "domain":

@@ -328,3 +328,26 @@ def test_a_delayed_member_write_is_counted_on_arrival_and_runs_after_the_hold(cl
     assert answers and answers[0].status == 200 and answers[0].body["fail"] == []
     assert client.stats()["writes"] == 1
     assert client.control("GET", f"/_sim/members?id={group['id']}")["members"] == ["amy@example.com"]
+
+
+ODD = ["svc@mail_relay.example.com", "x" * 65 + "@example.com", "jurgen@münchen.de"]
+
+
+def test_raw_seeding_holds_values_the_member_checks_refuse_and_reads_them_back(client):
+    group = client.create("Odd")
+    refused = client.request(
+        "POST", "/_sim/members", {"id": group["id"], "members": ODD}, {"Content-Type": "application/json"}
+    )
+    assert refused.status == 400  # without raw, the simulator's own checks refuse them, as add-group-member does
+    for bad in ([""], ["a b@example.com"], ["tab\t@example.com"]):
+        body = {"id": group["id"], "members": bad, "raw": True}
+        answer = client.request("POST", "/_sim/members", body, {"Content-Type": "application/json"})
+        assert answer.status == 400, bad  # never a member, raw or not
+    body = {"id": group["id"], "members": ODD + ["ok@example.com"], "raw": True}
+    seeded = client.control("POST", "/_sim/members", body)
+    assert seeded["added"] == 4 and seeded["user_count"] == 4
+    records, _pages = members_of(client, group["id"])
+    assert sorted(r["emailAddress"] for r in records) == sorted(ODD + ["ok@example.com"])
+    # adding such a value through the API is still refused, as Mimecast refuses it
+    answer = client.call(ADD, [{"id": group["id"], "emailAddress": "new@mail_relay.example.com"}])
+    assert answer.body["fail"][0]["errors"][0]["code"] == "err_validation_invalid_email_address"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Two ansible-playbook runs at -vvvv with API 2.0 credentials, each with a fresh run-scoped token store in a
+# Three ansible-playbook runs at -vvvv with API 2.0 credentials, each with a fresh run-scoped token store in a
 # local_tmp of our own: reuse.yml (one play, many tasks, revocation, other credentials, reuse_token: false, a
-# failing token endpoint) and forks.yml (six hosts, six forks). check.yml then proves that no token issued by the
+# failing token endpoint), forks.yml (six hosts, six forks) and revoked.yml (eight forks meeting a revoked kept
+# token, max_retries 0, a refused token given alone). check.yml then proves that no token issued by the
 # simulator appears in their output or in any file left under that local_tmp.
 set -eu
 
@@ -15,8 +16,12 @@ log="${out}/token_reuse_vvvv.log"
 rm -rf "${local_tmp}" "${log}"
 mkdir -m 700 "${local_tmp}"
 
-for playbook in reuse.yml forks.yml; do
-    if ! ANSIBLE_LOCAL_TEMP="${local_tmp}" ANSIBLE_FORKS=6 \
+for playbook in reuse.yml forks.yml revoked.yml; do
+    forks=6
+    if [ "${playbook}" = revoked.yml ]; then
+        forks=8
+    fi
+    if ! ANSIBLE_LOCAL_TEMP="${local_tmp}" ANSIBLE_FORKS="${forks}" \
         ansible-playbook -vvvv -i inventory.ini "${playbook}" -e "@${config}" -e "scanned_tmp=${local_tmp}" \
         >>"${log}" 2>&1; then
         tail -n 80 "${log}"

@@ -143,3 +143,68 @@ def test_a_token_without_a_lifetime_is_not_handed_back():
     fixture = Fixture([response(body={"access_token": "tok-9"}), response(body=envelope())])
     fixture.client.call(FIND)
     assert fixture.client.auth.sealed_fetched_token() is None
+
+
+def refused_token():
+    return response(status=401, body=envelope(status=401, fail=[{"errors": [{"code": "err_xdk_token_expired"}]}]))
+
+
+@pytest.mark.parametrize("max_retries", [0, 1, 3])
+def test_a_refused_given_token_is_replaced_once_without_spending_the_budget(max_retries):
+    # Refused given token, one new token, the call again: three requests whatever max_retries, no retry spent ...
+    fixture = Fixture([refused_token(), token_reply("new-1"), response(body=envelope())], max_retries, token="old-1")
+    fixture.client.call(FIND)
+    assert fixture.paths() == [FIND, TOKEN, FIND]
+    # ... so the whole budget is left for what follows: max_retries more server errors are still retried.
+    fixture = Fixture(
+        [refused_token(), token_reply("new-1")] + [server_error()] * (max_retries + 1), max_retries, token="old-1"
+    )
+    with pytest.raises(MimecastError) as info:
+        fixture.client.call(FIND)
+    assert fixture.paths() == [FIND, TOKEN] + [FIND] * (max_retries + 1)
+    assert info.value.status == 500
+
+
+def test_a_fetched_token_refused_in_turn_spends_the_budget():
+    fixture = Fixture([refused_token(), token_reply("new-1"), refused_token()], max_retries=0, token="old-1")
+    with pytest.raises(MimecastError) as info:
+        fixture.client.call(FIND)
+    assert fixture.paths() == [FIND, TOKEN, FIND]
+    assert "bearer token was rejected: check client_id and client_secret" in info.value.message
+
+
+def test_a_given_token_refused_at_a_later_use_is_replaced_free_too():
+    script = [response(body=envelope()), refused_token(), token_reply("new-1"), response(body=envelope())]
+    fixture = Fixture(script, max_retries=0, token="old-1")
+    fixture.client.call(FIND)
+    fixture.client.call(FIND)
+    assert fixture.paths() == [FIND, FIND, TOKEN, FIND]
+
+
+def test_a_kept_token_refused_at_its_first_use_stops_everything_without_a_token_request():
+    fixture = Fixture([refused_token()], token="kept-1")
+    fixture.client.auth = ClientCredentialsAuth("unit-client-id", CLIENT_SECRET, "kept-1", kept=True)
+    with pytest.raises(MimecastError) as info:
+        fixture.client.call(FIND)
+    assert info.value.status == 401 and "access_token was refused" in info.value.message
+    assert "check client_id" not in info.value.message
+    assert fixture.client.auth.kept_refused
+    # nothing more is sent by this task, reads or writes: the action plugin renews the token under its lock
+    with pytest.raises(MimecastError):
+        fixture.client.call(FIND)
+    results = None
+    with pytest.raises(MimecastError) as info:
+        results = fixture.client.write(CREATE, [{"description": "Finance"}], confirm=lambda items: [None] * len(items))
+    assert results is None and [r.state for r in info.value.results] == [REFUSED]
+    assert fixture.paths() == [FIND]
+    assert fixture.client.auth.sealed_fetched_token() is None
+
+
+def test_a_kept_token_accepted_first_then_refused_is_replaced_by_the_task_itself():
+    script = [response(body=envelope()), refused_token(), token_reply("new-1"), response(body=envelope())]
+    fixture = Fixture(script, max_retries=0)
+    fixture.client.auth = ClientCredentialsAuth("unit-client-id", CLIENT_SECRET, "kept-1", kept=True)
+    fixture.client.call(FIND)
+    fixture.client.call(FIND)
+    assert fixture.paths() == [FIND, FIND, TOKEN, FIND] and not fixture.client.auth.kept_refused
+    assert unseal(CLIENT_SECRET, fixture.client.auth.sealed_fetched_token()["sealed"]) == "new-1"

@@ -104,8 +104,8 @@ def test_bad_combinations_are_refused(members, message):
 
 def test_validated_members_are_lower_case_and_unique_in_the_order_given():
     clean = validate_members({"add": ["B@example.com", "a.example", "b@EXAMPLE.com"], "remove": ["C@example.com"]})
-    assert clean == {"add": ["b@example.com", "a.example"], "remove": ["c@example.com"], "set": None}
-    assert validate_members({"set": []}) == {"add": [], "remove": [], "set": []}
+    assert clean == {"add": ["b@example.com", "a.example"], "remove": ["c@example.com"], "set": None, "unchecked": {}}
+    assert validate_members({"set": []}) == {"add": [], "remove": [], "set": [], "unchecked": {}}
 
 
 # -- records and items -----------------------------------------------------------------------------
@@ -350,3 +350,59 @@ def test_already_a_member_answered_to_a_resend_counts_as_a_change(make_client):
     assert members_module.write_members(client, "g1", ["x@example.com"], []) == 1
     client, _session = make_client([response(body=envelope([], fail=[already]))])
     assert members_module.write_members(client, "g1", ["x@example.com"], []) == 0
+
+
+# -- values Mimecast holds that the checks refuse --------------------------------------------------
+
+ODD = ["svc@mail_relay.example.com", "x" * 65 + "@example.com", "jurgen@münchen.de"]
+
+
+NEVER = ["", "a b@example.com", "tab\t@x.example", "bell\a@x.example", "a@@x.example", "@x.example", "a@"]
+
+
+@pytest.mark.parametrize("value", NEVER)
+def test_what_can_never_be_a_member_is_refused_before_any_request(value):
+    with pytest.raises(MemberError):
+        validate_members({"set": [value]})
+
+
+def test_values_the_checks_refuse_but_mimecast_may_hold_pass_validation_named_with_why():
+    clean = validate_members({"set": [v.upper() for v in ODD] + ["ok@example.com"]})
+    assert clean["set"] == [v.upper().lower() for v in ODD] + ["ok@example.com"]
+    assert sorted(clean["unchecked"]) == sorted(v.upper().lower() for v in ODD)
+    assert "may only hold letters" in clean["unchecked"]["svc@mail_relay.example.com"]
+    assert "65 characters long" in clean["unchecked"]["x" * 65 + "@example.com"]
+
+
+def test_held_odd_values_are_kept_without_a_write_and_named_in_a_warning():
+    client = MemberClient(ODD + ["old@example.com"])
+    warnings = []
+    wanted = validate_members({"set": ODD + ["new@example.com"]})
+    changed, before, after = members_module.ensure_members(
+        client, {"id": "g1", "source": "cloud"}, wanted, warn=warnings.append
+    )
+    assert changed and after == sorted(ODD + ["new@example.com"])
+    sent = [item["emailAddress"] for _path, items, _confirm in client.writes for item in items]
+    assert sent == ["new@example.com", "old@example.com"]  # the odd values are never sent
+    assert len(warnings) == 1 and all(repr(value) in warnings[0] for value in ODD)
+
+
+def test_an_odd_value_that_would_be_added_is_refused_before_any_write():
+    client = MemberClient(ODD[:1])
+    with pytest.raises(MemberError) as raised:
+        members_module.ensure_members(
+            client, {"id": "g1", "source": "cloud"}, validate_members({"add": ODD + ["new@example.com"]})
+        )
+    assert client.writes == []
+    message = str(raised.value)
+    assert "2 value(s) would be added" in message
+    assert repr(ODD[1]) in message and repr(ODD[2]) in message and ODD[0] not in message
+
+
+def test_an_odd_value_the_group_holds_may_be_removed():
+    client = MemberClient(ODD[:1] + ["a@example.com"])
+    changed, _before, after = members_module.ensure_members(
+        client, {"id": "g1", "source": "cloud"}, validate_members({"remove": ODD[:1]})
+    )
+    assert changed and after == ["a@example.com"]
+    assert client.writes[0][1] == [{"id": "g1", "emailAddress": ODD[0]}]

@@ -293,3 +293,27 @@ def test_already_a_member_on_a_first_try_is_no_change_of_the_task_but_the_member
     assert [group["members"] for group in result["groups"] if group["path"] == "Org/A"] == [
         ["a@example.com", "late@example.com"]
     ]
+
+
+# ---- values Mimecast holds that the member checks refuse ------------------------------------------
+
+ODD = ["svc@mail_relay.example.com", "x" * 65 + "@example.com", "jurgen@münchen.de"]
+
+
+def test_a_round_trip_keeps_odd_values_a_group_holds_and_warns_naming_them(api):
+    api.members[api.add_path("Org/A")] = set(ODD + ["a@example.com"])
+    outcome = converge(api, ["A"], {"A": ODD + ["a@example.com"]}, root="Org", purge=True)
+    assert not outcome.changed and not outcome.failed and api.member_batches == [] and api.writes() == []
+    warnings = outcome.members.warnings()
+    assert len(warnings) == 1 and all(repr(value) in warnings[0] for value in ODD) and "'Org/A'" in warnings[0]
+    assert outcome.result()["groups"][0]["members"] == sorted(ODD + ["a@example.com"])
+
+
+def test_an_odd_value_to_add_is_refused_before_any_write_naming_group_and_value(api):
+    api.members[api.add_path("Org/A")] = {ODD[0]}
+    with pytest.raises(GroupError) as raised:
+        converge(api, ["A", "New"], {"A": [ODD[0], ODD[1]], "New": [ODD[2]]}, root="Org")
+    message = str(raised.value)
+    assert "members of 'Org/A'" in message and repr(ODD[1]) in message
+    assert "members of 'Org/New'" in message and repr(ODD[2]) in message
+    assert api.writes() == [] and api.member_batches == []

@@ -9,7 +9,7 @@ import json
 import pytest
 import requests
 
-from ansible_collections.community.mimecast.plugins.module_utils.token_seal import RESULT_KEY, unseal
+from ansible_collections.community.mimecast.plugins.module_utils.token_seal import REFUSED_KEY, RESULT_KEY, unseal
 from ansible_collections.community.mimecast.plugins.modules import mimecast_group_info
 from ansible_collections.community.mimecast.tests.unit.plugins.modules.test_mimecast_group import module_args
 
@@ -87,3 +87,19 @@ def test_a_refused_token_given_alone_fails_clearly(capsys, server):
     code, output, result = run(capsys, args)
     assert code == 1 and "access_token was refused" in result["msg"]
     assert "revoked-token-value" not in output and RESULT_KEY not in result
+
+
+def test_a_kept_token_refused_at_its_first_use_is_reported_and_nothing_more_is_sent(capsys, server):
+    args = dict(API2, name="Finance", access_token="revoked-token-value", kept_token=True, max_retries=0)
+    code, output, result = run(capsys, args)
+    assert code == 1 and result[REFUSED_KEY] is True
+    assert [url.rsplit("/", 1)[1] for url, _auth in server] == ["find-groups"]  # no token request, no retry
+    assert RESULT_KEY not in result and "revoked-token-value" not in output
+    assert "check client_id" not in result["msg"]
+
+
+def test_with_max_retries_0_a_refused_given_token_is_still_replaced(capsys, server):
+    args = dict(API2, name="Finance", access_token="revoked-token-value", max_retries=0)
+    code, output, result = run(capsys, args)
+    assert code == 0 and REFUSED_KEY not in result
+    assert [url.rsplit("/", 1)[1] for url, _auth in server] == ["find-groups", "token", "find-groups"]
