@@ -24,6 +24,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.members import 
     NOT_A_MEMBER,
     REMOVE_GROUP_MEMBER,
     MemberError,
+    current_members,
     member_item,
     members_after,
     plan_members,
@@ -209,7 +210,8 @@ def _confirm_members(client, items, batch, present):
 
 def plan_tree_members(client, plan, wanted):
     """Read the members of the existing groups named in ``wanted`` (from :func:`parse_members`) and plan each
-    group; return a :class:`TreeMembers`. A group ``plan`` creates starts empty: it is not read.
+    group; return a :class:`TreeMembers`. A group ``plan`` creates starts empty, and one whose listing shows
+    ``userCount`` 0 has no members (members.current_members): neither is read.
 
     Raises GroupError, before any write, naming every group synchronised from the directory (source ldap)
     whose members would change.
@@ -222,7 +224,7 @@ def plan_tree_members(client, plan, wanted):
             group, current = None, None
         else:
             group = plan.before[path][0]
-            current = read_members(client, group["id"])
+            current = current_members(client, group)
         to_add, to_remove = plan_members(current or [], want)
         try:
             refuse_ldap_change(group or {}, to_add, to_remove, label=join_path(path))

@@ -83,6 +83,8 @@ options:
       - Every value is checked before any request. An address needs exactly one C(@), a non-empty part before
         it of at most 64 characters, and a domain after it; a domain is a full host name of at least two labels
         (letters, digits and inner hyphens; an international domain in its C(xn--) form). No white space.
+      - The group's members are read first (one request per 100), unless its C(userCount) (Mimecast's count of its
+        members) is 0.
       - Members are added and removed in batches of 100 per request. A batch whose outcome is unknown (a dropped
         connection, a server error) is confirmed by reading the members again before anything is re-sent.
       - Membership of a group whose source is C(ldap) comes from directory synchronisation; a change to it is

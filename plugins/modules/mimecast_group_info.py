@@ -61,7 +61,9 @@ options:
   members:
     description:
       - Also return each listed group's members (RV(groups[].members)), and all of them by path (RV(members)).
-      - Costs one request per 100 members of every listed group, so combine it with filters on large directories.
+      - Costs one request per 100 members of every listed group whose listing shows members; a group whose
+        listing shows C(userCount) 0 (Mimecast's count of its members) is returned with no members and not read.
+        Combine it with filters on large directories.
     type: bool
     default: false
 seealso:
@@ -198,7 +200,7 @@ members:
 
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import list_groups
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import listable, validate_target
-from ansible_collections.community.mimecast.plugins.module_utils.members import read_members
+from ansible_collections.community.mimecast.plugins.module_utils.members import current_members
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
 
 
@@ -223,7 +225,7 @@ def main():
     with module.failures():
         groups = list_groups(directory, **{k: params[k] for k in ("name", "query", "parent", "parent_id", "source")})
         if params["members"]:
-            groups = [dict(group, members=read_members(directory.client, group["id"])) for group in groups]
+            groups = [dict(group, members=current_members(directory.client, group)) for group in groups]
     # Fed back as mimecast_group_tree's groups (with purge), these paths leave the directory as it is.
     listed = [g for g in groups if g["path"] is not None and listable(g["path"])]
     result = dict(changed=False, groups=groups, paths=sorted(g["path"] for g in listed))

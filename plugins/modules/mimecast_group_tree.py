@@ -87,7 +87,8 @@ options:
         O(community.mimecast.mimecast_group#module:members.set), so members not listed are removed and V([])
         empties the group.
       - Groups not named here keep their members. Only the existing groups named here are read (one request per
-        100 members); a group this task creates starts empty and is not read.
+        100 members); a group this task creates starts empty and is not read, nor is one whose listing shows
+        C(userCount) 0 (Mimecast's count of its members).
       - Member adds and removes of all groups go in shared requests of up to O(batch_size) items, after the
         creates and before the deletes of O(purge).
       - A group synchronised from the directory (source C(ldap)) gets its members there, so a change to one is
