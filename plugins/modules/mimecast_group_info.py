@@ -123,6 +123,28 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+requests:
+  description:
+    - The API requests this task sent, token requests, retries and confirming reads included, counted as they left
+      (one that never reached Mimecast, such as a refused connection, is not counted), and the last rate-limit
+      figures Mimecast's answers carried.
+  returned: always
+  type: dict
+  contains:
+    total:
+      description: How many requests the task sent.
+      type: int
+    by_endpoint:
+      description: How many of them went to each endpoint, by path (C(/oauth/token) for API 2.0 tokens).
+      type: dict
+    limit:
+      description: The last C(X-RateLimit-Limit) seen, or V(null) when no answer carried one.
+      type: int
+    remaining:
+      description: The last C(X-RateLimit-Remaining) seen, or V(null) when no answer carried one.
+      type: int
+  sample: {"total": 3, "by_endpoint": {"/api/directory/find-groups": 2, "/api/directory/create-group": 1},
+           "limit": 500, "remaining": 497}
 groups:
   description: The groups that pass every filter, in the order Mimecast lists them.
   returned: success
