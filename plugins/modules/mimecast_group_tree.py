@@ -107,6 +107,8 @@ options:
 notes:
   - The plan is made from one listing of the whole directory (every page, 100 groups a page). If two groups of one
     name stand under one parent at a path the task manages, it fails before any write and lists their ids.
+  - When the plan needs more requests than the listing's answer left of Mimecast's rate limit
+    (C(X-RateLimit-Remaining)), the task warns with its estimate before the first write, and runs anyway.
   - A request whose outcome is unknown (a dropped connection, a timeout, a server error) is never sent again
     blind; the directory is read again and only the groups that are not there are sent again.
   - When Mimecast refuses some groups of a request, the others are kept. Creates go on where they do not depend
@@ -390,6 +392,7 @@ def main():
             batch_size=params["batch_size"],
             check_mode=module.check_mode,
             members=members,
+            warn=module.warn,
         )
     for warning in outcome.warnings():
         module.warn(warning)
