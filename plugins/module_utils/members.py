@@ -329,8 +329,9 @@ def ensure_members(client, group, members, check_mode=False, created=False):
     ``(changed, before, after)`` with sorted member lists.
 
     A group created in this task (``created``, or planned in check mode: ``id`` None) has no members, so
-    nothing is read; neither is a group whose facts show ``userCount`` 0 (:func:`current_members`). A group with ``source`` ldap gets its members from directory synchronisation: a change
-    there is refused before any write. Check mode plans and writes nothing.
+    nothing is read; neither is a group whose facts show ``userCount`` 0 (:func:`current_members`). A group with
+    ``source`` ldap gets its members from directory synchronisation: a change there is refused before any write.
+    Check mode plans and writes nothing.
     """
     current = [] if created or group.get("id") is None else current_members(client, group)
     to_add, to_remove = plan_members(current, members)

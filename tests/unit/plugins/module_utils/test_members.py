@@ -291,7 +291,9 @@ def test_only_a_group_that_shows_user_count_0_goes_unread(count, reads):
 
 def test_a_write_to_a_group_that_showed_no_members_is_still_confirmed_by_a_read():
     client = MemberClient()
-    members_module.ensure_members(client, {"id": "g1", "source": "cloud", "user_count": 0}, validate_members({"add": ["a@example.com"]}))
+    members_module.ensure_members(
+        client, {"id": "g1", "source": "cloud", "user_count": 0}, validate_members({"add": ["a@example.com"]})
+    )
     assert client.reads == []
     confirm = client.writes[0][2]
     assert confirm([{"id": "g1", "emailAddress": "a@example.com"}]) == [{}]
