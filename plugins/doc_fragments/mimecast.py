@@ -133,7 +133,8 @@ options:
     description:
       - Set by the collection's action plugin, not by hand; a value given in a task is replaced. It holds what an
         earlier task of the same ansible-playbook run learnt from a full listing of the tenant's directory, the id
-        of its invisible root (C(id)) and how many groups it held (C(groups)). With it, a group is found by name
+        of its invisible root (C(id)), how many groups it held (C(groups)) and the name of one root-level group
+        (C(witness), whose search shows that the root's id is still current). With it, a group is found by name
         searches instead of the full listing; in any doubt the listing is read as without it. Kept on the
         controller for the run only, like the API 2.0 token.
     type: dict

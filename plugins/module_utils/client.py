@@ -215,6 +215,13 @@ class OutcomeUnknown(MimecastError):
         return details
 
 
+def _never_connected(exc):
+    """True when a connection failure happened before a connection existed (refused, no route): nothing was sent."""
+    inner = exc.args[0] if exc.args else None
+    inner = getattr(inner, "reason", inner)
+    return type(inner).__name__ == "NewConnectionError"
+
+
 class PageLimit(Exception):
     """A paginated read would need more pages than its caller allowed (``paginate(max_pages=...)``)."""
 
@@ -352,6 +359,8 @@ class MimecastClient:
         self._backoff = backoff or Backoff()
         self._sleep = sleep
         self._secrets = set()
+        self._sent = {}  # path -> requests sent (token requests included), counted in _http only
+        self._rate = {}  # the last X-RateLimit-Limit and -Remaining seen, as limit and remaining
         if validate_certs:
             # An explicit path, never True: with True, requests lets REQUESTS_CA_BUNDLE replace the choice.
             self._verify = ca_path or requests.certs.where()
@@ -378,17 +387,51 @@ class MimecastClient:
 
     # -- transport ---------------------------------------------------------------------------------
 
+    def request_counts(self):
+        """What this client sent: ``{"total", "by_endpoint": {path: requests}, "limit", "remaining"}``, every
+        request that left (token requests, retries and confirming reads included; not one that provably never
+        left: no connection, a failed TLS handshake), and the last rate-limit figures Mimecast gave (None before
+        any answer carried them)."""
+        return {
+            "total": sum(self._sent.values()),
+            "by_endpoint": dict(self._sent),
+            "limit": self._rate.get("limit"),
+            "remaining": self._rate.get("remaining"),
+        }
+
+    def _count(self, path, response=None):
+        """Count one request that left, and keep the rate-limit figures its answer carried."""
+        self._sent[path] = self._sent.get(path, 0) + 1
+        headers = getattr(response, "headers", None) or {}
+        for key, header in (("limit", "X-RateLimit-Limit"), ("remaining", "X-RateLimit-Remaining")):
+            try:
+                value = int(headers.get(header))
+            except (TypeError, ValueError):
+                continue
+            if value >= 0:
+                self._rate[key] = value
+
     def _http(self, path, **kwargs):
-        """One HTTP POST; maps transport failures to MimecastError (``uncertain``: it may have executed)."""
+        """One HTTP POST; maps transport failures to MimecastError (``uncertain``: it may have executed).
+
+        The one place requests are counted (:meth:`request_counts`)."""
         url = self.base_url + path
+        left = True  # False when the request provably never reached the server
         try:
-            return self.session.post(url, timeout=self.timeout, verify=self._verify, proxies=self._proxies, **kwargs)
+            response = self.session.post(
+                url, timeout=self.timeout, verify=self._verify, proxies=self._proxies, **kwargs
+            )
+            self._count(path, response)
+            left = False  # counted with its answer
+            return response
         except requests.exceptions.SSLError as exc:
+            left = False
             raise MimecastError(
                 "TLS failure talking to %s: %s. Check the certificate chain, ca_path, or validate_certs."
                 % (self.base_url, self._reason(exc))
             ) from None
         except requests.exceptions.ConnectTimeout:
+            left = False
             raise MimecastError(
                 "Timed out after %ss connecting to %s: check base_url, proxy and network."
                 % (self.timeout, self.base_url),
@@ -408,7 +451,9 @@ class MimecastClient:
             ) from None
         except requests.exceptions.ConnectionError as exc:
             reason = self._reason(exc)
+            left = not _never_connected(exc)
             if "Name or service not known" in reason or "getaddrinfo" in reason or "nodename nor servname" in reason:
+                left = False
                 raise MimecastError(
                     "Could not resolve the host of %s: check base_url and DNS." % self.base_url
                 ) from None
@@ -418,6 +463,9 @@ class MimecastClient:
             ) from None
         except requests.exceptions.RequestException as exc:
             raise MimecastError("Request to %s%s failed: %s" % (self.base_url, path, self._reason(exc))) from None
+        finally:
+            if left:
+                self._count(path)  # it left without an answer (a timeout, a dropped connection)
 
     def _reason(self, exc):
         # The innermost reason is the useful one; requests wraps urllib3's wrapping of the socket error.

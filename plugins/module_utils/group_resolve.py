@@ -12,12 +12,18 @@ where the API 2.0 token is kept too) and passes it in as ``directory_root``. The
 (``query`` = the name, results filtered to that exact name), linked by parent ids from the top, whose parent must
 be that root id, settles a path.
 
+Every search reads all its pages (a name that fills a page is no doubt), within a budget of fewer pages than the
+listing. Groups of the wanted name that stand elsewhere but none under the parent prove it absent there when a
+search sent after the name's own links to the root id: ids are seen to change for every group at once, so an
+answer after the name's that still shows the root id proves that the name's answer showed current ids. Under a
+parent path, the path's own searches are that proof; at the root, a search for the listing's witness (a
+root-level group whose name few groups hold, GroupTree.root_fact) is sent last.
+
 Never a wrong answer: whenever the searches cannot settle it, :func:`locate_by_search` returns None and the caller
 reads the full listing, as without a known root. That is when no root id is known, when the searches could cost
 as many pages as the listing, when the ids do not link (ids drift: an old root id links nothing), when a segment
-is ambiguous, or when groups of the wanted name stand elsewhere but none under the parent (an id that drifted
-between two answers could hide one under it: only the listing proves it absent). A name that no search finds
-anywhere is absent wherever it is asked for, whatever the ids.
+is ambiguous, or when the name stands elsewhere, none at the root, and the witness is unknown or links nothing.
+A name that no search finds anywhere is absent wherever it is asked for, whatever the ids.
 """
 
 from ansible_collections.community.mimecast.plugins.module_utils.client import MAX_PAGE_SIZE, PageLimit
@@ -31,7 +37,8 @@ ROOT_RESULT_KEY = "_community_mimecast_directory_root"
 
 
 def known_root(value):
-    """Return ``value`` as ``{"id": str, "groups": int}`` when it is one, else None (then nothing is known)."""
+    """Return ``value`` as ``{"id": str, "groups": int, "witness": str (optional)}`` when it is one, else None (then
+    nothing is known)."""
     if not isinstance(value, dict):
         return None
     root_id, groups = value.get("id"), value.get("groups")
@@ -43,7 +50,11 @@ def known_root(value):
         return None
     if groups < 0:
         return None
-    return {"id": root_id, "groups": groups}
+    fact = {"id": root_id, "groups": groups}
+    witness = value.get("witness")
+    if isinstance(witness, str) and witness:
+        fact["witness"] = witness
+    return fact
 
 
 def listing_pages(groups):
@@ -68,14 +79,24 @@ def locate_by_search(directory, name, parent_names):
     try:
         found = searcher.named(name)
         parent_id = _parent_by_search(searcher, parent_names, root["id"])
+        if parent_id is None:
+            return None
+        matches = [g for g in found if g["parent_id"] == parent_id]
+        if not matches and found and not parent_names and not _root_still_current(searcher, root):
+            return None  # same-name groups elsewhere, none at the root, and nothing shows the root id is current
     except PageLimit:
         return None
-    if parent_id is None:
-        return None
-    matches = [g for g in found if g["parent_id"] == parent_id]
-    if not matches and found:
-        return None  # same-name groups elsewhere, none linked here: the listing tells if one is here after all
     return (parent_id if parent_names else None), matches
+
+
+def _root_still_current(searcher, root):
+    """True when a search sent after the name's own shows the witness (a root-level group of the listing) under
+    the known root id: the ids the name's search showed were then current, so a group of that name at the root
+    would have shown that id. Without a witness, or when it links nothing (ids changed), nothing is proved."""
+    witness = root.get("witness")
+    if not witness:
+        return False
+    return any(g["parent_id"] == root["id"] for g in searcher.named(witness))
 
 
 class _Searches:

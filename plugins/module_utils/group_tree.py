@@ -26,6 +26,9 @@ from ansible_collections.community.mimecast.plugins.module_utils.group_path impo
 from ansible_collections.community.mimecast.plugins.module_utils.group_path import split_path as split_names
 
 MAX_NAME_LENGTH = 255
+# How many root-level groups are weighed as the listing's witness (GroupTree.root_fact): enough to find a name of
+# its own in a real directory, few enough that a 100,000-group listing weighs them in a fraction of a second.
+WITNESS_CANDIDATES = 20
 
 
 class GroupError(ValueError):
@@ -150,15 +153,36 @@ class GroupTree:
 
     def root_fact(self):
         """What this listing proves for later name searches: ``{"id": the invisible root's id, "groups": how many
-        groups were listed}``; None when there is no root-level group, or when they do not all name the same
-        parent id (ids changed while the listing was read: nothing is proved)."""
+        groups were listed, "witness": the name of a root-level group}`` (group_resolve.py); None when there is no
+        root-level group, or when they do not all name the same parent id (ids changed while the listing was read:
+        nothing is proved)."""
         parents = set(g["parent_id"] for g in self._children.get(None, []))
         if len(parents) != 1:
             return None
         root_id = parents.pop()
         if not isinstance(root_id, str) or not root_id:
             return None
-        return {"id": root_id, "groups": len(self.groups)}
+        fact = {"id": root_id, "groups": len(self.groups)}
+        witness = self._witness()
+        if witness is not None:
+            fact["witness"] = witness
+        return fact
+
+    def _witness(self):
+        """The name of a root-level group whose name search fits one page (the fewest groups hold its name, among
+        the first root groups), or None: a later search for it shows whether the root's id is still current."""
+        best = None
+        for group in self._children.get(None, [])[:WITNESS_CANDIDATES]:
+            name = group["name"]
+            if not isinstance(name, str) or not name:
+                continue
+            needle = name.casefold()
+            hits = sum(1 for g in self.groups if needle in (g["name"] or "").casefold())
+            if best is None or hits < best[0]:
+                best = (hits, name)
+            if hits <= 1:
+                break
+        return None if best is None else best[1]
 
     def children(self, parent_id):
         """Direct children of a group; ``None`` means the root."""

@@ -291,6 +291,25 @@ def read_members(client, group_id):
     return sorted(values)
 
 
+def known_empty(group):
+    """True when ``group`` (facts from a listing, a search or a write's answer) shows ``userCount`` 0.
+
+    The one rule for skipping a member read: Mimecast's reference documents ``userCount`` as the group's number of
+    members, so a group that shows 0 has none to read. A count that is missing or not a number proves nothing.
+    """
+    count = group.get("user_count")
+    return isinstance(count, int) and not isinstance(count, bool) and count == 0
+
+
+def current_members(client, group):
+    """The members of ``group`` (facts) before a task changes them: none, without a request, when the group shows
+    ``userCount`` 0 (:func:`known_empty`), otherwise every page read once. Confirming a write whose outcome is
+    unknown always reads (:func:`read_members`): the count was read before the write."""
+    if known_empty(group):
+        return []
+    return read_members(client, group["id"])
+
+
 def member_item(group_id, value):
     """The request item that adds or removes ``value``: ``emailAddress`` for an address, else ``domain``."""
     if member_kind(value) == "address":
@@ -379,12 +398,12 @@ def ensure_members(client, group, members, check_mode=False, created=False, warn
     ``(changed, before, after)`` with sorted member lists.
 
     A group created in this task (``created``, or planned in check mode: ``id`` None) has no members, so
-    nothing is read. A group with ``source`` ldap gets its members from directory synchronisation: a change
-    there is refused before any write. A value the checks refuse (``members["unchecked"]``) that would be added
-    is refused before any write; one the group holds and keeps is passed to ``warn``. Check mode plans and
-    writes nothing.
+    nothing is read; neither is a group whose facts show ``userCount`` 0 (:func:`current_members`). A group with
+    ``source`` ldap gets its members from directory synchronisation: a change there is refused before any write.
+    A value the checks refuse (``members["unchecked"]``) that would be added is refused before any write; one the
+    group holds and keeps is passed to ``warn``. Check mode plans and writes nothing.
     """
-    current = [] if created or group.get("id") is None else read_members(client, group["id"])
+    current = [] if created or group.get("id") is None else current_members(client, group)
     to_add, to_remove = plan_members(current, members)
     refuse_unwritable(to_add, members)
     after = members_after(current, to_add, to_remove)

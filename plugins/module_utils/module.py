@@ -131,12 +131,21 @@ class MimecastModule(AnsibleModule):
         super().fail_json(msg, **self._with_run_facts(kwargs))
 
     def _with_run_facts(self, result):
-        """Add what later tasks of the run may reuse, for the action plugin to keep and remove from the result: the
-        API 2.0 token this task fetched (sealed), and what its listing proved of the directory's root."""
+        """Add ``requests`` (what the task sent, and the last rate-limit figures: :meth:`request_counts`), and what
+        later tasks of the run may reuse, for the action plugin to keep and remove from the result: the API 2.0
+        token this task fetched (sealed), and what its listing proved of the directory's root."""
+        result = dict(result, requests=self.request_counts())
         directory = getattr(self, "_directory", None)
         if directory is not None and directory.learnt_root is not None:
             result = dict(result, **{ROOT_RESULT_KEY: directory.learnt_root})
         return self._with_sealed_token(result)
+
+    def request_counts(self):
+        """What the task's client sent, by endpoint, and the last rate-limit figures; zeros before any client."""
+        client = getattr(self, "_client", None)  # none yet when the options were refused
+        if client is None:
+            return {"total": 0, "by_endpoint": {}, "limit": None, "remaining": None}
+        return client.request_counts()
 
     def _with_sealed_token(self, result):
         """Add the API 2.0 token this task fetched, for the action plugin to keep for the next task of the run.

@@ -36,6 +36,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.client import (
 )
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import ALREADY_ABSENT, already_absent_message
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
+from ansible_collections.community.mimecast.plugins.module_utils.rate_budget import warn_over_budget, write_requests
 from ansible_collections.community.mimecast.plugins.module_utils.tree_members import plan_tree_members
 from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import (
     MESSAGE_LIMIT,
@@ -232,21 +233,36 @@ class TreeOutcome:
 
 
 def converge_tree(
-    directory, entries, root_path=(), state="present", purge=False, batch_size=None, check_mode=False, members=None
+    directory,
+    entries,
+    root_path=(),
+    state="present",
+    purge=False,
+    batch_size=None,
+    check_mode=False,
+    members=None,
+    warn=None,
 ):
     """Read the directory once, plan, and (unless ``check_mode``) write; return a :class:`TreeOutcome`.
 
     ``members`` (from ``tree_members.parse_members``) adds the named groups' members: they are read and
     planned before any write, and written after the creates and before the deletes. Refusals of the plan
     (GroupError) are raised before any write. An error during the writes stops them and is kept in the
-    outcome (``error``), with what was done before it.
+    outcome (``error``), with what was done before it. Before the first write, ``warn`` (a callable, if given)
+    gets the estimate when the plan's requests exceed what the listing's answer left of the rate limit.
     """
     batch_size = validate_batch_size(batch_size or DEFAULT_BATCH_SIZE)
-    plan = plan_tree(directory.tree(), entries, root_path, state=state, purge=purge)
+    tree = directory.tree()
+    listed = _counts(directory.client)
+    plan = plan_tree(tree, entries, root_path, state=state, purge=purge)
     if members is not None and state != "present":
         raise GroupError("members is only used with state=present")
     tree_members = plan_tree_members(directory.client, plan, members) if members is not None else None
     outcome = TreeOutcome(plan, check_mode, tree_members)
+    if not check_mode and listed is not None:
+        reads = _counts(directory.client)["total"] - listed["total"]  # the member reads since the listing
+        writes = _planned_writes(plan, tree_members, batch_size)
+        warn_over_budget(warn, listed["remaining"], listed["limit"], reads, writes)
     if check_mode:
         _plan_only(plan, outcome)
         if tree_members is not None:
@@ -264,6 +280,23 @@ def converge_tree(
         outcome.error = exc
         outcome.skip_the_rest()
     return outcome
+
+
+def _counts(client):
+    """The client's request counts (client.request_counts), or None for a client that keeps none."""
+    counts = getattr(client, "request_counts", None)
+    return counts() if counts is not None else None
+
+
+def _planned_writes(plan, tree_members, batch_size):
+    """The write requests of a plan: each create level and delete level in batches, member adds then removes."""
+    writes = sum(write_requests(len(level), batch_size) for level in plan.create_levels)
+    writes += sum(write_requests(len(level), batch_size) for level in plan.delete_levels)
+    if tree_members is not None:
+        changes = tree_members.changes
+        writes += write_requests(sum(len(c.to_add) for c in changes), batch_size)
+        writes += write_requests(sum(len(c.to_remove) for c in changes), batch_size)
+    return writes
 
 
 def _plan_only(plan, outcome):

@@ -24,6 +24,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.members import 
     NOT_A_MEMBER,
     REMOVE_GROUP_MEMBER,
     MemberError,
+    current_members,
     kept_unwritable,
     member_item,
     members_after,
@@ -239,7 +240,8 @@ def _confirm_members(client, items, batch, present):
 
 def plan_tree_members(client, plan, wanted):
     """Read the members of the existing groups named in ``wanted`` (from :func:`parse_members`) and plan each
-    group; return a :class:`TreeMembers`. A group ``plan`` creates starts empty: it is not read.
+    group; return a :class:`TreeMembers`. A group ``plan`` creates starts empty, and one whose listing shows
+    ``userCount`` 0 has no members (members.current_members): neither is read.
 
     Raises GroupError, before any write, naming every group synchronised from the directory (source ldap)
     whose members would change, and every value the member checks refuse that would be added. Such a value a
@@ -253,7 +255,7 @@ def plan_tree_members(client, plan, wanted):
             group, current = None, None
         else:
             group = plan.before[path][0]
-            current = read_members(client, group["id"])
+            current = current_members(client, group)
         to_add, to_remove = plan_members(current or [], want)
         try:
             refuse_unwritable(to_add, want, label=join_path(path))

@@ -22,7 +22,7 @@ Every path is read and written with group_path's ``split_path`` and ``join_path`
 name, ``\\\\`` a backslash), so a group of any valid name can be listed.
 """
 
-from collections import deque
+from collections import Counter, deque
 
 from ansible_collections.community.mimecast.plugins.module_utils.group_path import (
     SEPARATOR,
@@ -186,10 +186,14 @@ class TreePlan:
         return sorted(join_path(path) for path, found in self.before.items() for _group in found)
 
     def after_paths(self):
-        """``before_paths`` once every planned create and delete is done."""
-        paths = self.before_paths()
-        for op in self.deletes:
-            paths.remove(join_path(op.path))
+        """``before_paths`` once every planned create and delete is done (one pass: linear in the paths)."""
+        deleted = Counter(join_path(op.path) for op in self.deletes)
+        paths = []
+        for path in self.before_paths():
+            if deleted[path]:
+                deleted[path] -= 1  # one listed group of that path goes (a duplicate path stays once per other)
+            else:
+                paths.append(path)
         paths.extend(join_path(op.path) for op in self.creates)
         return sorted(paths)
 

@@ -94,6 +94,8 @@ options:
         held by the group, as Mimecast returns such values. Where the group holds it, it is kept as it is, never
         sent, and a warning names it. Where it would have to be added (also to a group this task would create),
         the task fails before any write, naming it and why; the group is then read once more before the writes.
+      - The group's members are read first (one request per 100), unless its C(userCount) (Mimecast's count of its
+        members) is 0.
       - Members are added and removed in batches of 100 per request. A batch whose outcome is unknown (a dropped
         connection, a server error) is confirmed by reading the members again before anything is re-sent.
       - Membership of a group whose source is C(ldap) comes from directory synchronisation; a change to it is
@@ -218,6 +220,28 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+requests:
+  description:
+    - The API requests this task sent, token requests, retries and confirming reads included, counted as they left
+      (one that never reached Mimecast, such as a refused connection, is not counted), and the last rate-limit
+      figures Mimecast's answers carried.
+  returned: always
+  type: dict
+  contains:
+    total:
+      description: How many requests the task sent.
+      type: int
+    by_endpoint:
+      description: How many of them went to each endpoint, by path (C(/oauth/token) for API 2.0 tokens).
+      type: dict
+    limit:
+      description: The last C(X-RateLimit-Limit) seen, or V(null) when no answer carried one.
+      type: int
+    remaining:
+      description: The last C(X-RateLimit-Remaining) seen, or V(null) when no answer carried one.
+      type: int
+  sample: {"total": 3, "by_endpoint": {"/api/directory/find-groups": 2, "/api/directory/create-group": 1},
+           "limit": 500, "remaining": 497}
 unknown:
   description:
     - The writes this task sent whose outcome is unknown, one string each, C(<action> <what>) with the action

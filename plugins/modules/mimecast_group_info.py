@@ -61,7 +61,9 @@ options:
   members:
     description:
       - Also return each listed group's members (RV(groups[].members)), and all of them by path (RV(members)).
-      - Costs one request per 100 members of every listed group, so combine it with filters on large directories.
+      - Costs one request per 100 members of every listed group whose listing shows members; a group whose
+        listing shows C(userCount) 0 (Mimecast's count of its members) is returned with no members and not read.
+        Combine it with filters on large directories.
     type: bool
     default: false
 seealso:
@@ -121,6 +123,28 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+requests:
+  description:
+    - The API requests this task sent, token requests, retries and confirming reads included, counted as they left
+      (one that never reached Mimecast, such as a refused connection, is not counted), and the last rate-limit
+      figures Mimecast's answers carried.
+  returned: always
+  type: dict
+  contains:
+    total:
+      description: How many requests the task sent.
+      type: int
+    by_endpoint:
+      description: How many of them went to each endpoint, by path (C(/oauth/token) for API 2.0 tokens).
+      type: dict
+    limit:
+      description: The last C(X-RateLimit-Limit) seen, or V(null) when no answer carried one.
+      type: int
+    remaining:
+      description: The last C(X-RateLimit-Remaining) seen, or V(null) when no answer carried one.
+      type: int
+  sample: {"total": 3, "by_endpoint": {"/api/directory/find-groups": 2, "/api/directory/create-group": 1},
+           "limit": 500, "remaining": 497}
 groups:
   description: The groups that pass every filter, in the order Mimecast lists them.
   returned: success
@@ -198,7 +222,7 @@ members:
 
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import list_groups
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import listable, validate_target
-from ansible_collections.community.mimecast.plugins.module_utils.members import read_members
+from ansible_collections.community.mimecast.plugins.module_utils.members import current_members
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
 
 
@@ -223,7 +247,7 @@ def main():
     with module.failures():
         groups = list_groups(directory, **{k: params[k] for k in ("name", "query", "parent", "parent_id", "source")})
         if params["members"]:
-            groups = [dict(group, members=read_members(directory.client, group["id"])) for group in groups]
+            groups = [dict(group, members=current_members(directory.client, group)) for group in groups]
     # Fed back as mimecast_group_tree's groups (with purge), these paths leave the directory as it is.
     listed = [g for g in groups if g["path"] is not None and listable(g["path"])]
     result = dict(changed=False, groups=groups, paths=sorted(g["path"] for g in listed))

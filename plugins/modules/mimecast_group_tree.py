@@ -97,7 +97,8 @@ options:
         a round trip from M(community.mimecast.mimecast_group_info) passes for such values, as O(purge) keeps the
         groups whose names no entry can write.
       - Groups not named here keep their members. Only the existing groups named here are read (one request per
-        100 members); a group this task creates starts empty and is not read.
+        100 members); a group this task creates starts empty and is not read, nor is one whose listing shows
+        C(userCount) 0 (Mimecast's count of its members).
       - Member adds and removes of all groups go in shared requests of up to O(batch_size) items, after the
         creates and before the deletes of O(purge).
       - A group synchronised from the directory (source C(ldap)) gets its members there, so a change to one is
@@ -116,6 +117,8 @@ options:
 notes:
   - The plan is made from one listing of the whole directory (every page, 100 groups a page). If two groups of one
     name stand under one parent at a path the task manages, it fails before any write and lists their ids.
+  - When the plan needs more requests than the listing's answer left of Mimecast's rate limit
+    (C(X-RateLimit-Remaining)), the task warns with its estimate before the first write, and runs anyway.
   - A request whose outcome is unknown (a dropped connection, a timeout, a server error) is never sent again
     blind; the directory is read again and only the groups that are not there are sent again.
   - When Mimecast refuses some groups of a request, the others are kept. Creates go on where they do not depend
@@ -229,6 +232,28 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+requests:
+  description:
+    - The API requests this task sent, token requests, retries and confirming reads included, counted as they left
+      (one that never reached Mimecast, such as a refused connection, is not counted), and the last rate-limit
+      figures Mimecast's answers carried.
+  returned: always
+  type: dict
+  contains:
+    total:
+      description: How many requests the task sent.
+      type: int
+    by_endpoint:
+      description: How many of them went to each endpoint, by path (C(/oauth/token) for API 2.0 tokens).
+      type: dict
+    limit:
+      description: The last C(X-RateLimit-Limit) seen, or V(null) when no answer carried one.
+      type: int
+    remaining:
+      description: The last C(X-RateLimit-Remaining) seen, or V(null) when no answer carried one.
+      type: int
+  sample: {"total": 3, "by_endpoint": {"/api/directory/find-groups": 2, "/api/directory/create-group": 1},
+           "limit": 500, "remaining": 497}
 created:
   description:
     - Full paths, from the directory root, of the groups created (in check mode, that would be created), parents
@@ -389,6 +414,7 @@ def main():
             batch_size=params["batch_size"],
             check_mode=module.check_mode,
             members=members,
+            warn=module.warn,
         )
     for warning in outcome.warnings() + (outcome.members.warnings() if outcome.members is not None else []):
         module.warn(warning)

@@ -1092,7 +1092,19 @@ class SimulatorState:
         a rule changed, such as ``svc@mail_relay.example.com``, a local part over 64 characters, or
         ``jurgen@münchen.de``). A raw value must only be a non-empty string without white space or control
         characters; it is kept lower-case and read back by ``get-group-members`` like any member.
+
+        ``{"groups": [<such an object>, ...]}`` seeds many groups in one call (all checked first) and answers
+        ``{"groups": [<one answer each>]}``.
         """
+        if isinstance(body, dict) and isinstance(body.get("groups"), list) and "members" not in body:
+            with self.lock:
+                plans = [self._member_seed_plan(entry) for entry in body["groups"]]
+                return {"groups": [self._seed_group_members(*plan) for plan in plans]}
+        with self.lock:
+            return self._seed_group_members(*self._member_seed_plan(body))
+
+    def _member_seed_plan(self, body) -> tuple:
+        """``(group, lower-case values)`` for one ``seed_members`` object; ControlError on a bad one."""
         if not isinstance(body, dict):
             raise ControlError('members need {"id" or "path", "members": [...], "count": N}')
         values = body.get("members", [])
@@ -1112,15 +1124,16 @@ class SimulatorState:
         domain = body.get("domain", "members.example")
         if not isinstance(domain, str) or member_kind(domain) != "domain":
             raise ControlError("domain must be a valid domain name")
-        with self.lock:
-            group = self._control_group(body)
-            added = 0
-            wanted = [v.lower() for v in values] + [f"user{n:06d}@{domain.lower()}" for n in range(1, count + 1)]
-            for value in wanted:
-                if value not in group.members:
-                    self._put_member(group, value, "created_by_import", None)
-                    added += 1
-            return {"id": group.canonical_id, "added": added, **self._members_summary(group)}
+        group = self._control_group(body)
+        return group, [v.lower() for v in values] + [f"user{n:06d}@{domain.lower()}" for n in range(1, count + 1)]
+
+    def _seed_group_members(self, group: Group, wanted: list) -> dict:
+        added = 0
+        for value in wanted:
+            if value not in group.members:
+                self._put_member(group, value, "created_by_import", None)
+                added += 1
+        return {"id": group.canonical_id, "added": added, **self._members_summary(group)}
 
     def members_snapshot(self, body) -> dict:
         """``{"id", "path", "user_count", "count", "members": [sorted lower-case values]}`` of one group."""

@@ -238,6 +238,18 @@ def test_control_seeds_thousands_of_members_in_one_call_and_refuses_bad_ones(cli
     assert client.control("GET", "/_sim/members?path=Departments/Huge")["count"] == 5001
 
 
+def test_control_seeds_many_groups_in_one_call_and_seeds_none_when_one_entry_is_bad(client):
+    seeded = client.control("POST", "/_sim/seed", {"groups": [{"name": "A", "parent": "Bulk"}, {"name": "B"}]})
+    ids = [g["id"] for g in seeded["groups"]]
+    answer = client.control(
+        "POST", "/_sim/members", {"groups": [{"id": ids[0], "count": 3}, {"path": "B", "count": 2}]}
+    )
+    assert [(g["id"], g["count"], g["user_count"]) for g in answer["groups"]] == [(ids[0], 3, 3), (ids[1], 2, 2)]
+    bad = {"groups": [{"path": "B", "members": ["new@example.com"]}, {"path": "Nowhere", "count": 1}]}
+    assert client.request("POST", "/_sim/members", bad, {"Content-Type": "application/json"}).status == 400
+    assert client.control("GET", "/_sim/members?path=B")["count"] == 2
+
+
 @pytest.mark.parametrize(
     "value, kind",
     [

@@ -92,6 +92,40 @@ def test_a_name_under_every_department_is_created_once_at_the_root_after_the_lis
     assert [r["parentId"] for r in api.records if r["description"] == "Team 1"].count(ROOT) == 1
 
 
+def test_with_a_witness_a_name_under_every_department_is_created_at_the_root_without_the_listing(api):
+    departments(api)
+    known = dict(BIG, witness="Dept 1")
+    (changed, _before, after), _directory = run(api, known, name="Team 1")
+    assert changed and after["parent_id"] == ROOT
+    assert api.listings() == 0 and api.searches() == ["team 1", "team 1", "dept 1"]  # the witness's search last
+    assert api.writes() == [("create", "Team 1")]
+    (changed, _before, again), _directory = run(api, known, name="Team 1")
+    assert not changed and again["id"] == after["id"] and api.listings() == 0
+    assert [r["parentId"] for r in api.records if r["description"] == "Team 1"].count(ROOT) == 1
+
+
+def test_a_witness_that_no_longer_links_to_the_root_sends_the_task_to_the_listing(api):
+    departments(api)
+    api.drift_ids = api.drift_root = True  # every answer shows new ids, the root's too
+    (changed, _before, after), _directory = run(api, dict(BIG, witness="Dept 1"), name="Team 1")
+    assert api.listings() > 0 and api.writes() == [("create", "Team 1")]
+    assert [api.canonical(r["parentId"]) for r in api.records if r["description"] == "Team 1"].count(ROOT) == 1
+
+
+def test_a_witness_gone_from_the_directory_sends_the_task_to_the_listing(api):
+    departments(api)
+    run(api, dict(BIG, witness="Gone"), name="Team 1")
+    assert api.listings() > 0 and api.searches() == ["team 1", "team 1", "gone"]
+
+
+def test_a_name_standing_elsewhere_is_created_under_a_parent_linked_by_search(api):
+    ids = departments(api, teams=("Team 1",))
+    api.add("Team 2", ids["Dept 1"])
+    (changed, _before, after), _directory = run(api, BIG, name="Team 2", parent="Dept 2")
+    assert changed and after["parent_id"] == ids["Dept 2"]
+    assert api.listings() == 0 and api.searches() == ["team 2", "dept 2"]  # the parent's link is searched after
+
+
 def test_a_parent_name_found_nowhere_is_refused_by_search(api):
     departments(api)
     with pytest.raises(ParentNotFound, match="no group named 'Nowhere' anywhere"):
@@ -105,7 +139,7 @@ def test_an_old_root_id_links_nothing_so_the_listing_is_read_and_the_new_id_lear
     (changed, _before, after), directory = run(api, old_root, name="Team 1", parent="Dept 1")
     assert not changed and after["id"] == ids["Dept 1/Team 1"]
     assert api.listings() > 0
-    assert directory.learnt_root == {"id": ROOT, "groups": len(api.records)}
+    assert directory.learnt_root == {"id": ROOT, "groups": len(api.records), "witness": "Dept 1"}
 
 
 def test_drifting_ids_take_the_listing_keep_unchanged_and_create_once(api):
@@ -210,10 +244,19 @@ def test_a_listing_proves_the_root_only_when_every_root_group_names_the_same_par
         group_facts({"id": "a", "description": "A", "parentId": "R"}),
         group_facts({"id": "b", "description": "B", "parentId": "a"}),
     ]
-    assert GroupTree(one).root_fact() == {"id": "R", "groups": 2}
+    assert GroupTree(one).root_fact() == {"id": "R", "groups": 2, "witness": "A"}
     two = one + [group_facts({"id": "c", "description": "C", "parentId": "R2"})]
     assert GroupTree(two).root_fact() is None
     assert GroupTree([]).root_fact() is None
+
+
+def test_the_witness_is_the_root_name_that_the_fewest_names_hold():
+    groups = [
+        group_facts({"id": "a", "description": "Team", "parentId": "R"}),
+        group_facts({"id": "b", "description": "Sales", "parentId": "R"}),
+        group_facts({"id": "c", "description": "Team 1", "parentId": "b"}),
+    ]
+    assert GroupTree(groups).root_fact()["witness"] == "Sales"  # "team" is held by "Team 1" too
 
 
 @pytest.mark.parametrize(
@@ -221,6 +264,9 @@ def test_a_listing_proves_the_root_only_when_every_root_group_names_the_same_par
     [
         ({"id": "R", "groups": 5}, {"id": "R", "groups": 5}),
         ({"id": "R", "groups": "5"}, {"id": "R", "groups": 5}),
+        ({"id": "R", "groups": 5, "witness": "A"}, {"id": "R", "groups": 5, "witness": "A"}),
+        ({"id": "R", "groups": 5, "witness": ""}, {"id": "R", "groups": 5}),
+        ({"id": "R", "groups": 5, "witness": 3}, {"id": "R", "groups": 5}),
         ({"id": "", "groups": 5}, None),
         ({"id": "R", "groups": -1}, None),
         ({"id": "R", "groups": True}, None),

@@ -280,6 +280,26 @@ def test_a_group_created_or_planned_by_the_task_is_not_read():
     assert [path for path, _items, _confirm in client.writes] == [members_module.ADD_GROUP_MEMBER]
 
 
+@pytest.mark.parametrize("count,reads", [(0, 0), (2, 1), (None, 1), ("0", 1), (False, 1)])
+def test_only_a_group_that_shows_user_count_0_goes_unread(count, reads):
+    client = MemberClient(["a@example.com", "b@example.com"] if reads else [])
+    group = {"id": "g1", "source": "cloud", "user_count": count}
+    result = members_module.ensure_members(client, group, validate_members({"set": ["a@example.com"]}))
+    assert len(client.reads) == reads
+    assert result[1] == (["a@example.com", "b@example.com"] if reads else [])
+
+
+def test_a_write_to_a_group_that_showed_no_members_is_still_confirmed_by_a_read():
+    client = MemberClient()
+    members_module.ensure_members(
+        client, {"id": "g1", "source": "cloud", "user_count": 0}, validate_members({"add": ["a@example.com"]})
+    )
+    assert client.reads == []
+    confirm = client.writes[0][2]
+    assert confirm([{"id": "g1", "emailAddress": "a@example.com"}]) == [{}]
+    assert len(client.reads) == 1
+
+
 def test_check_mode_predicts_without_writing():
     client = MemberClient(["a@example.com"])
     result = members_module.ensure_members(

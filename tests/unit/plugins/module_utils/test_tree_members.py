@@ -37,6 +37,11 @@ class MemberTreeSession(TreeSession):
         self.member_batches = []
         self.member_reads = []
 
+    def _find(self, body):
+        for record in self.records:  # userCount is each group's number of members, as Mimecast lists it
+            record["userCount"] = len(self.members.get(record["id"], ()))
+        return super()._find(body)
+
     def post(self, url, data=None, **kwargs):
         name = url.rsplit("/", 1)[-1]
         if name not in ("get-group-members", "add-group-member", "remove-group-member"):
@@ -186,6 +191,19 @@ def test_a_rerun_reads_each_named_group_once_and_writes_nothing(api):
     assert not outcome.changed
     assert api.member_batches == [] and api.writes() == []
     assert sorted(api.member_reads) == sorted(api.add_path("Org/" + t) for t in TEAMS)
+
+
+def test_a_named_group_whose_listing_shows_no_members_is_not_read(api):
+    converge(api, TEAMS, team_members(), root="Org")
+    emptied = api.add_path("Org/D0/T0")
+    api.members[emptied] = set()  # someone removed every member: the listing shows userCount 0
+    api.member_batches, api.member_reads = [], []
+    outcome = converge(api, TEAMS, team_members(), root="Org")
+    assert emptied not in api.member_reads and len(api.member_reads) == len(TEAMS) - 1
+    assert [(kind, sorted(items)) for kind, items in api.member_batches] == [
+        ("add", sorted((emptied, v) for v in team_members()["D0/T0"]))
+    ]
+    assert outcome.result()["members_added"] == {"Org/D0/T0": sorted(team_members()["D0/T0"])}
 
 
 def test_swaps_in_several_groups_take_one_add_and_one_remove_request_adds_first(api):
