@@ -57,6 +57,23 @@ TOKEN_FACT = "token"
 ROOT_FACT = "directory_root"
 
 
+def added_requests(earlier, later):
+    """The ``requests`` of a task whose module ran twice (a first run stopped by a refused kept token): the sums of
+    both runs' counts, with the later run's rate-limit figures (the newest). Either may be missing."""
+    if not isinstance(earlier, dict):
+        return later
+    if not isinstance(later, dict):
+        return earlier
+    by_endpoint = dict(earlier.get("by_endpoint") or {})
+    for path, count in (later.get("by_endpoint") or {}).items():
+        by_endpoint[path] = by_endpoint.get(path, 0) + count
+    added = dict(later, by_endpoint=by_endpoint, total=(earlier.get("total") or 0) + (later.get("total") or 0))
+    for figure in ("limit", "remaining"):
+        if added.get(figure) is None:
+            added[figure] = earlier.get(figure)
+    return added
+
+
 class Tenant:
     """What the controller can tell about a task's tenant: its lock key, and when the module's credentials are
     certain here, the key and client secret its token is kept under (else None)."""
@@ -115,7 +132,10 @@ class TenantAction(ActionBase):
                             del args[TOKEN_OPTION]
                             display.vvv("community.mimecast: the kept API 2.0 token was refused; fetching a new one")
                         args[KEPT_OPTION] = False
+                        refused = module_result.get("requests")
                         module_result = self._run_module(args, task_vars, wrap_async, store, tenant, reuse, root_key)
+                        # The task's requests include the one its first run sent with the refused token.
+                        module_result["requests"] = added_requests(refused, module_result.get("requests"))
             # the task's own arguments, as the user gave them
             module_args = (module_result.get("invocation") or {}).get("module_args")
             if isinstance(module_args, dict):

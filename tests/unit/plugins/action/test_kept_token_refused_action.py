@@ -112,3 +112,32 @@ def test_kept_token_given_in_a_task_is_replaced_and_shown_as_given(run_dir):
     result = task(module, dict(API2, name="A", kept_token=True))
     assert module.runs[0]["kept_token"] is False
     assert result["invocation"]["module_args"]["kept_token"] is True
+
+
+def test_requests_of_the_run_stopped_by_the_refused_token_are_counted_in_the_task(run_dir):
+    # The first run sent one request (refused with the revoked token); the second fetched a token and listed.
+    keep_revoked(run_dir)
+    module = Module()
+    counts = iter(
+        [
+            {"total": 1, "by_endpoint": {"/api/directory/find-groups": 1}, "limit": 50, "remaining": 49},
+            {
+                "total": 2,
+                "by_endpoint": {"/oauth/token": 1, "/api/directory/find-groups": 1},
+                "limit": 50,
+                "remaining": 48,
+            },
+        ]
+    )
+
+    def counted(module_args=None, task_vars=None, wrap_async=False):
+        return dict(module(module_args, task_vars, wrap_async), requests=next(counts))
+
+    result = task(counted, dict(API2, name="G"))
+    assert not result.get("failed") and module.fetched == 1
+    assert result["requests"] == {
+        "total": 3,
+        "by_endpoint": {"/oauth/token": 1, "/api/directory/find-groups": 2},
+        "limit": 50,
+        "remaining": 48,
+    }
