@@ -586,7 +586,8 @@ class MimecastClient:
           a token request that failed on a 429, a server error, a timeout or a dropped connection is sent again
           like a read. It counts in the same budget: ``max_retries`` bounds every request of the operation.
         * Server errors, dropped connections, timeouts, gateway pages: reads are sent again with backoff. A write
-          is sent again blind only when the failure proves it never left (a connect timeout). Otherwise
+          is sent again blind only when the failure proves it never left (a refused connection, a connect
+          timeout). Otherwise
           ``settle(failure, attempt, last)`` reads the directory to learn what the write did (over a settle
           window when Mimecast may still be running it), also when no retry is left (``last``): it returns the
           final result when nothing is left to send, or None to send what is left. Without ``settle`` the
@@ -686,9 +687,9 @@ class MimecastClient:
         retryable, successes answered with fewer records than items: a partial answer, which proves none of
         them), ``confirm(items)`` is
         called with the items still in doubt. It must read the directory again and return, for each, the
-        record showing its effect, or None when there is none; only those are sent again. After a read timeout
-        or a gateway's 502 or 504 (Mimecast may still be running it), the reads are spread over the settle
-        window (:meth:`settle_window`) and the rest is sent again only once the window is over. The request is
+        record showing its effect, or None when there is none; only those are sent again. Since Mimecast may
+        still be running it after any such failure, the reads are spread over the settle window
+        (:meth:`settle_window`) and the rest is sent again only once the window is over. The request is
         sent at most ``max_retries + 1`` times in all (429 waits, token refreshes and confirmation rounds alike).
 
         When the request fails whole before every item's outcome is known (``max_retries`` used up, a refusal of
