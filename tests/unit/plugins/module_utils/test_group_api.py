@@ -128,3 +128,23 @@ def test_a_tree_batch_removes_each_late_duplicate_in_one_delete_and_its_children
     assert [r["parentId"] for r in org] == [ROOT]
     assert [c[0] for c in api.writes()] == ["create", "create", "delete", "create", "create"]
     assert len([w for w in recorder.warnings if "removed the duplicate" in w]) == 1
+
+
+def test_a_tree_whose_late_duplicate_is_not_its_own_fails_naming_both_ids_and_keeps_what_it_created(api, recorder):
+    lands_after_the_resend(api)
+    original_land = api._land
+
+    def land_with_a_member():
+        late = bool(api.late)
+        original_land()
+        if late and not api.late:
+            named(api, "Org")[-1]["userCount"] = 1  # someone added a member to the late group
+
+    api._land = land_with_a_member
+    root_path, entries = parse_request(["A", "B"], "Org")
+    outcome = converge_tree(GroupDirectory(api.client, warn=recorder.warnings.append), entries, root_path)
+    assert outcome.failed and outcome.changed
+    ids = [r["id"] for r in named(api, "Org")]
+    assert len(ids) == 2 and all(i in outcome.failure_message() for i in ids)
+    assert outcome.result()["created"] == ["Org"]  # the create was done; nothing under it was sent
+    assert [c[0] for c in api.writes()] == ["create", "create"]  # nothing deleted
