@@ -113,9 +113,14 @@ options:
   timeout:
     description:
       - Seconds to wait for a connection or for an answer, per request.
-      - After a write timed out (or a gateway answered 502 or 504), Mimecast may still be running it, so it is
-        confirmed by reading more than once over a settle window of twice O(timeout), and sent again only if it
-        is still absent after the window; a write Mimecast finishes within the window is never duplicated.
+      - After any failure of a write that may have reached Mimecast (a timeout, a dropped or reset connection,
+        an HTTP 5xx, a gateway's page), Mimecast may still be running it, so it is confirmed by reading more than
+        once over a settle window of twice O(timeout) after the failure, and sent again only if it is still absent
+        after the window. Only a rate limit (HTTP 429) and a failure to connect skip the window.
+      - A group create sent again is read once more one settle window after its answer; a second group of that
+        name under that parent that the task's earlier try made (empty, no child, a cloud group) is deleted, with
+        a warning. So a first try that lands up to twice the window after its failure (5 x O(timeout) after it was
+        sent, for a timed-out create) leaves no duplicate. Any other second group fails the task, naming both ids.
     type: float
     default: 30
   max_retries:

@@ -15,11 +15,13 @@ import uuid
 
 try:
     import requests
+    from urllib3.exceptions import NewConnectionError
 
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - exercised by the module's missing_required_lib path
     requests = None
+    NewConnectionError = None
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
@@ -36,10 +38,10 @@ TOKEN_PATH = "/oauth/token"
 MAX_PAGE_SIZE = 100
 # How much of a non-JSON reply is quoted in an error: enough to recognise a proxy or gateway page.
 SNIPPET_LENGTH = 160
-# A gateway's answers in place of Mimecast's when it gave up waiting: Mimecast may still be running the request.
-GATEWAY_TIMEOUT_STATUSES = (502, 504)
-# After a read timeout or a gateway's 502/504, a write is confirmed by reads spread over a settle window of
-# this many times ``timeout`` after the failure, and sent again only if it is still absent after the window.
+# After any failure that may have reached Mimecast (a read timeout, a dropped or reset connection, a 5xx, a gateway
+# page), a write is confirmed by reads spread over a settle window of this many times ``timeout`` after the
+# failure, and sent again only if it is still absent after the window: a proxy that closed the connection, or a
+# 503, says nothing about whether Mimecast is still working on it.
 SETTLE_WINDOW_FACTOR = 2
 # How many unknown items a message names before it says "and N more".
 NAMED_LIMIT = 10
@@ -65,8 +67,9 @@ class MimecastError(Exception):
 
     ``uncertain`` is true when a write may or may not have been executed (the connection dropped, the
     request timed out, or the server failed part-way): callers must look the object up before retrying.
-    ``still_running`` is true when Mimecast may still be working on it (a read timeout, a gateway's 502 or
-    504): a write is then confirmed over a settle window before it is sent again.
+    ``still_running`` is true when Mimecast may still be working on it: every failure after the request may
+    have reached Mimecast (it defaults to ``uncertain``); a write is then confirmed over a settle window before
+    it is sent again. Only a 429 and failures before sending (a connect failure or connect timeout) have none.
     """
 
     def __init__(
@@ -78,7 +81,7 @@ class MimecastError(Exception):
         retryable=False,
         uncertain=False,
         wait_hint=None,
-        still_running=False,
+        still_running=None,
         request=None,
     ):
         super().__init__(message)
@@ -90,7 +93,7 @@ class MimecastError(Exception):
         self.retryable = retryable
         self.uncertain = uncertain
         self.wait_hint = wait_hint  # seconds the server asked to wait before a retry, when it said
-        self.still_running = still_running
+        self.still_running = uncertain if still_running is None else still_running
 
     def details(self):
         """Return the facts worth adding to a failed task's result."""
@@ -123,6 +126,19 @@ def _errors_of(body):
 
 def _describe(errors):
     return "; ".join("%s: %s" % (e.get("code") or "error", e.get("message") or "no message") for e in errors)
+
+
+def _never_connected(exc):
+    """True when a requests ConnectionError failed while connecting (refused, unreachable): nothing was sent."""
+    reason = exc
+    while reason is not None:
+        if NewConnectionError is not None and isinstance(reason, NewConnectionError):
+            return True
+        nested = getattr(reason, "reason", None)
+        if nested is None and getattr(reason, "args", None) and isinstance(reason.args[0], Exception):
+            nested = reason.args[0]
+        reason = nested if nested is not reason else None
+    return False
 
 
 class ItemResult:
@@ -457,6 +473,9 @@ class MimecastClient:
                 raise MimecastError(
                     "Could not resolve the host of %s: check base_url and DNS." % self.base_url
                 ) from None
+            if _never_connected(exc):
+                # Refused or unreachable before a connection stood: the request was never sent.
+                raise MimecastError("Could not connect to %s: %s" % (self.base_url, reason), retryable=True) from None
             # A connection that breaks after the request was sent may have executed it.
             raise MimecastError(
                 "Connection to %s failed: %s" % (self.base_url, reason), retryable=True, uncertain=True
@@ -621,7 +640,6 @@ class MimecastClient:
             retryable=status == 429 or status >= 500,
             uncertain=status >= 500,
             wait_hint=server_wait_hint(response.headers) if status == 429 else None,
-            still_running=status in GATEWAY_TIMEOUT_STATUSES,
         )
 
     def _json_or_empty(self, response):
@@ -644,7 +662,8 @@ class MimecastClient:
           a token request that failed on a 429, a server error, a timeout or a dropped connection is sent again
           like a read. It counts in the same budget: ``max_retries`` bounds every request of the operation.
         * Server errors, dropped connections, timeouts, gateway pages: reads are sent again with backoff. A write
-          is sent again blind only when the failure proves it never left (a connect timeout). Otherwise
+          is sent again blind only when the failure proves it never left (a refused connection, a connect
+          timeout). Otherwise
           ``settle(failure, attempt, last)`` reads the directory to learn what the write did (over a settle
           window when Mimecast may still be running it), also when no retry is left (``last``): it returns the
           final result when nothing is left to send, or None to send what is left. Without ``settle`` the
@@ -686,11 +705,23 @@ class MimecastClient:
     def settle_window(self, failure):
         """Seconds after ``failure`` during which a write may still be running at Mimecast (0 when it cannot be).
 
-        After a read timeout or a gateway's 502 or 504, Mimecast may still be working on the request: it is
-        confirmed by reads spread over ``SETTLE_WINDOW_FACTOR`` times ``timeout`` and sent again only if still
-        absent after that. A closed connection, a 500 or a 503 mean Mimecast stopped working on it: no window.
+        After every failure that may have reached Mimecast (a read timeout, a dropped or reset connection, a
+        5xx, a gateway page, items answered in doubt), Mimecast may still be working on the request: a proxy or
+        load balancer may have closed the connection, or answered 503, while Mimecast went on. It is confirmed by
+        reads spread over ``SETTLE_WINDOW_FACTOR`` times ``timeout`` and sent again only if still absent after
+        that. A 429 and failures before sending (not ``still_running``) have no window.
         """
         return SETTLE_WINDOW_FACTOR * self.timeout if failure.still_running else 0
+
+    def wait_for_late_landings(self):
+        """Wait one settle window after a resent write was answered; return the seconds waited.
+
+        An earlier try of it that Mimecast was still running when the window of its failure ended may land after
+        the resend: a caller that looks for a second effect (a duplicate create) reads only after this wait.
+        """
+        window = SETTLE_WINDOW_FACTOR * self.timeout
+        self._sleep(window)
+        return window
 
     def wait_before_retry(self, path, reason, attempt=1, hint=None, delay=None):
         """Report a retry as a warning and wait for it: the one place every retry is paced."""
@@ -736,9 +767,9 @@ class MimecastClient:
         retryable, successes answered with fewer records than items: a partial answer, which proves none of
         them), ``confirm(items)`` is
         called with the items still in doubt. It must read the directory again and return, for each, the
-        record showing its effect, or None when there is none; only those are sent again. After a read timeout
-        or a gateway's 502 or 504 (Mimecast may still be running it), the reads are spread over the settle
-        window (:meth:`settle_window`) and the rest is sent again only once the window is over. The request is
+        record showing its effect, or None when there is none; only those are sent again. Since Mimecast may
+        still be running it after any such failure, the reads are spread over the settle window
+        (:meth:`settle_window`) and the rest is sent again only once the window is over. The request is
         sent at most ``max_retries + 1`` times in all (429 waits, token refreshes and confirmation rounds alike).
 
         When the request fails whole before every item's outcome is known (``max_retries`` used up, a refusal of
@@ -749,11 +780,14 @@ class MimecastClient:
         items = list(items)
         results = [None] * len(items)
         doubted = [False] * len(items)  # sent in a try whose outcome was unknown
+        sent_again = [False] * len(items)  # sent again after such a try: both tries may have landed
 
         def pending():
             return [i for i, result in enumerate(results) if result is None]
 
         def send():
+            for i in pending():
+                sent_again[i] = sent_again[i] or doubted[i]
             return self._post(path, {"data": [items[i] for i in pending()]})()
 
         def parse(response):
@@ -809,7 +843,7 @@ class MimecastClient:
                     raise ValueError("confirm() answered for %d of %d items" % (len(found), len(doubt)))
                 for i, record in zip(doubt, found):
                     if record is not None:
-                        results[i] = ItemResult(items[i], record)
+                        results[i] = ItemResult(items[i], record, resent=sent_again[i])
                 if not pending():
                     return results
             return None

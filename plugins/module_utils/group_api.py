@@ -29,11 +29,26 @@ NOT_FOUND = "err_folder_not_found"
 ALREADY_ABSENT = "already_absent"
 
 
-class GroupDirectory:
-    """Reads and writes profile groups through a MimecastClient, listing the directory once per run at most."""
+class DuplicateCreated(MimecastError):
+    """A create sent again after a try whose outcome was unknown left two groups of its name under its parent, and
+    the other one is not provably this task's own (it has members or children, or is not a cloud group), or it
+    could not be removed. The create itself was done: the task reports ``changed``."""
 
-    def __init__(self, client, known_root=None):
+    def details(self):
+        details = super().details()
+        details["changed"] = True
+        return details
+
+
+class GroupDirectory:
+    """Reads and writes profile groups through a MimecastClient, listing the directory once per run at most.
+
+    ``warn`` receives a line for each duplicate that a resent create made and that this task removed.
+    """
+
+    def __init__(self, client, known_root=None, warn=None):
         self.client = client
+        self._warn = warn
         self._tree = None
         # What an earlier task of the run learnt from a listing ({"id": the invisible root's id, "groups": how
         # many were listed}), or None; and what this task's own listing proved, to hand on to later tasks.
@@ -78,8 +93,35 @@ class GroupDirectory:
         return self.search_pages(name)[0]
 
     def create(self, items, confirm):
-        """Create groups (items ``{description, parentId?}``); ItemResults whose records are group facts."""
-        return self._write(CREATE_GROUP, items, confirm)
+        """Create groups (items ``{description, parentId?}``); ItemResults whose records are group facts.
+
+        No silent duplicate: when an item was sent again after a try whose outcome was unknown, an earlier try
+        may land too, even after the resend was answered. So, one settle window after the answer, the groups of
+        that name are read once more (:meth:`_remove_duplicates`); a second group of that name under that parent
+        that this task made is deleted, with a warning, and any other one fails the write naming both ids.
+        """
+        try:
+            results = self._write(CREATE_GROUP, items, confirm)
+        except WriteError as exc:
+            problem = self._duplicates_left(exc.results)
+            if problem is None:
+                raise
+            raise WriteError(DuplicateCreated("%s; %s" % (exc.cause.message, problem)), exc.results) from None
+        problem = self._duplicates_left(results)
+        if problem is not None:
+            raise WriteError(DuplicateCreated(problem), results)
+        return results
+
+    def _duplicates_left(self, results):
+        """:meth:`_remove_duplicates`, with a failing read or delete said as a problem: the creates stay done."""
+        try:
+            return self._remove_duplicates(results)
+        except (MimecastError, ValueError) as exc:  # GroupError is a ValueError
+            return (
+                "a create was sent again after a try whose outcome was unknown, and looking for a duplicate it may "
+                "have made failed: %s; check the groups it created for duplicates"
+                % (getattr(exc, "message", None) or exc)
+            )
 
     def update(self, items, confirm):
         """Rename or move groups (items ``{id, description?, parentId?}``); ItemResults with group facts."""
@@ -170,6 +212,94 @@ class GroupDirectory:
             )
         return settled, None
 
+    def _remove_duplicates(self, results):
+        """Find and remove the duplicates that resent creates made; return why the task fails, or None.
+
+        Before a create, no group of its name stood under its parent (that is why it was created), and the
+        per-tenant lock keeps the collection's other tasks out: another group of that name under that parent that
+        is empty (no member, no child) and a cloud group was made by this task's own earlier try. It is deleted
+        through the normal write path (confirmed like any delete); the group whose id the answer gave is kept,
+        since later creates may use it as parentId. Anything else is left alone and named, with both ids.
+        """
+        resent = [r for r in results if r.ok and r.resent and r.record and r.record.get("id")]
+        if not resent:
+            return None
+        self.client.wait_for_late_landings()
+        names = sorted(set(r.item["description"] for r in resent))
+        # One name search for one name; for several names (a tree's batch), or a root whose id is not known, the
+        # listing: one read either way, and the listing also tells children and the root.
+        tree = self.tree() if len(names) > 1 or any(not _parents(r) for r in resent) else None
+        found = self.search_pages(names[0])[0] if tree is None else None
+        problems = []
+        extras = []  # (result, group) to delete
+        for result in resent:
+            kept, name = result.record, result.item["description"]
+            if tree is not None:
+                same = [g for g in tree.named(name) if _under(g, result, tree)]
+            else:
+                same = [g for g in found if _under(g, result, None)]
+            if len(same) < 2:
+                continue  # one group stands there (under the answer's id, or a newer id string of it)
+            others = [g for g in same if g["id"] != kept["id"]]
+            if len(others) == len(same):
+                why = (
+                    "none has the id the create's answer gave (%s), so which one this task uses is unknown"
+                    % (kept["id"])
+                )
+            elif not all(_made_by_this_task(g, tree) for g in others):
+                why = (
+                    "the group the answer gave is %s; another is not an empty cloud group without children"
+                    % (kept["id"])
+                )
+            else:
+                extras.extend((result, g) for g in others)
+                continue
+            problems.append(
+                "%d groups named %r stand %s after its create was sent again (ids: %s): %s; nothing was removed: "
+                "resolve the duplicate in Mimecast"
+                % (len(same), name, _where(result), ", ".join(g["id"] for g in same), why)
+            )
+        if extras:
+            problems.extend(self._delete_extras(extras))
+        return "; ".join(problems) if problems else None
+
+    def _delete_extras(self, extras):
+        """Delete the duplicates ``extras`` ((result, group) pairs) in one request; return the problems left."""
+        items = [{"id": group["id"]} for _result, group in extras]
+
+        def confirm(pending):
+            gone = []
+            for item in pending:
+                result, group = next((r, g) for r, g in extras if g["id"] == item["id"])
+                same = [g for g in self.search_pages(result.item["description"])[0] if _under(g, result, None)]
+                # Gone when its id is no longer listed and only the kept group stands there (ids can change).
+                gone.append({} if group["id"] not in [g["id"] for g in same] and len(same) <= 1 else None)
+            return gone
+
+        try:
+            outcomes = self._write(DELETE_GROUP, items, confirm)
+            stop = None
+        except WriteError as exc:
+            outcomes, stop = exc.results, exc
+        problems = []
+        for (result, group), outcome in zip(extras, outcomes):
+            name, kept = result.item["description"], result.record["id"]
+            if outcome.ok:
+                if self._warn is not None:
+                    self._warn(
+                        "the create of %r %s was sent again after a try whose outcome was unknown, and both tries "
+                        "landed: removed the duplicate this task made (id %s) and kept the group the answer gave "
+                        "(id %s)" % (name, _where(result), group["id"], kept)
+                    )
+                continue
+            why = "its delete's outcome is unknown" if outcome.unknown else _refusal(outcome, stop)
+            problems.append(
+                "2 groups named %r stand %s (ids: %s, kept; %s, a duplicate this task made after its create was sent "
+                "again): removing the duplicate failed (%s); delete it in Mimecast"
+                % (name, _where(result), kept, group["id"], why)
+            )
+        return problems
+
     def _write(self, path, items, confirm):
         def confirm_fresh(pending):
             self.forget()  # a confirmation must see the directory as it is now
@@ -211,3 +341,34 @@ def _as_facts(results):
         if result.ok and result.record and "name" not in result.record:
             result.record = group_facts(result.record)
     return results
+
+
+def _parents(result):
+    """The ids a created group's parent may have: the item's ``parentId`` and the answer's, known or not."""
+    return set(p for p in (result.item.get("parentId"), result.record.get("parent_id")) if p)
+
+
+def _under(group, result, tree):
+    """True when ``group`` stands under the parent of the created ``result`` (at the root: per ``tree``)."""
+    parents = _parents(result)
+    if parents:
+        return group["parent_id"] in parents
+    return tree is not None and tree.is_root(group)
+
+
+def _made_by_this_task(group, tree):
+    """True for a group only this task can have made: an empty cloud group without children."""
+    children = tree.children(group["id"]) if tree is not None else []
+    empty = not group.get("folder_count") and not group.get("user_count") and not children
+    return group.get("source") == "cloud" and empty
+
+
+def _where(result):
+    parent = result.item.get("parentId")
+    return "under the group with id %s" % parent if parent else "at the root"
+
+
+def _refusal(outcome, stop):
+    if stop is not None and not outcome.errors:
+        return stop.cause.message
+    return "; ".join("%s: %s" % (e.get("code"), e.get("message")) for e in outcome.errors) or "refused"

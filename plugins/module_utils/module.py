@@ -78,7 +78,9 @@ class MimecastModule(AnsibleModule):
         """Return the task's GroupDirectory, knowing what an earlier task of the run learnt of the directory's root
         (``directory_root``, which the action plugin fills; group_resolve.py)."""
         if self._directory is None:
-            self._directory = GroupDirectory(self.client(), known_root=known_root(self.params.get(ROOT_OPTION)))
+            self._directory = GroupDirectory(
+                self.client(), known_root=known_root(self.params.get(ROOT_OPTION)), warn=self.warn
+            )
         return self._directory
 
     def client(self):

@@ -105,6 +105,7 @@ FAULT_KINDS = frozenset(
         "partial_answer",
         "not_found",
         "deleted_first",
+        "land_late",
     }
 )
 REQUEST_LOG_SIZE = 1000
@@ -321,6 +322,12 @@ def validate_fault_rule(rule) -> dict:
         clean["ms"] = _optional_int(rule, "ms", 0, 500)
     elif kind == "partial_answer":
         clean["answered"] = _optional_int(rule, "answered", 0, 1)
+    elif kind == "land_late":
+        clean["ms"] = _optional_int(rule, "ms", 0, 1500)
+        answer = rule.get("answer", "drop")
+        if answer != "drop" and (isinstance(answer, bool) or not isinstance(answer, int) or not 500 <= answer <= 599):
+            raise ControlError('land_late answer must be "drop" or a 5xx status')
+        clean["answer"] = answer
     return clean
 
 
@@ -424,6 +431,8 @@ class SimulatorState:
                 "faults": {},
                 # data items carried by the calls that ran, per path (a batch of 100 members counts 100)
                 "items": {},
+                # calls of the land_late fault that ran in the background, after their answer
+                "late_landings": 0,
             }
             self.requests: deque = deque(maxlen=REQUEST_LOG_SIZE)
 
@@ -1464,6 +1473,9 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             return reply
 
         fault = state.pick_fault(path)
+        if fault is not None and fault["kind"] == "land_late" and path != TOKEN_PATH:
+            outcome["fault"] = fault["kind"]
+            return self._land_late(fault, path, body)
         if fault is not None:
             outcome["fault"] = fault["kind"]
             early = self._fault_reply(fault)
@@ -1476,6 +1488,29 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             reply = state.api_call(path, self.headers, body, fault)
         if fault is not None and fault["kind"] == "drop_after":
             return None  # the call ran, but the client never hears about it
+        return reply
+
+    def _land_late(self, fault: dict, path: str, body: bytes) -> Reply | None:
+        """Answer at once (drop the connection, or a 5xx) and run the call ``ms`` later in the background.
+
+        A proxy or load balancer that closed the connection, or answered 503, after the request reached Mimecast:
+        the client hears a failure, and Mimecast carries the call out later all the same.
+        """
+        state = self.server.state
+        headers = self.headers
+
+        def land():
+            time.sleep(fault["ms"] / 1000)
+            state.api_call(path, headers, body)
+            with state.lock:
+                state.stats["late_landings"] += 1
+
+        threading.Thread(target=land, name="mc-sim-land-late", daemon=True).start()
+        if fault["answer"] == "drop":
+            return None
+        status = fault["answer"]
+        reply = Reply(status, error_envelope(status, "err_internal", "simulated server error", True))
+        reply.headers.update(state.rate_headers())
         return reply
 
     def _fault_reply(self, fault: dict) -> Reply | None:

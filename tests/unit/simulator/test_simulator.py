@@ -615,6 +615,48 @@ def test_deleted_first_deletes_each_items_group_then_runs_the_call(client):
     assert client.stats()["faults"] == {"deleted_first": 1}
 
 
+def _wait_for(predicate, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def test_land_late_drops_the_connection_then_runs_the_call_later(client):
+    client.faults({"kind": "land_late", "ms": 400, "answer": "drop", "path": CREATE, "times": 1})
+    started = time.monotonic()
+    _assert_dropped(lambda: client.call(CREATE, [{"description": "Late"}]))
+
+    assert time.monotonic() - started < 0.4  # answered at once
+    assert client.groups()["groups"] == []  # not run yet
+    _wait_for(lambda: client.stats()["late_landings"] == 1)
+    assert time.monotonic() - started >= 0.4
+    assert [g["name"] for g in client.groups()["groups"]] == ["Late"]
+    stats = client.stats()
+    assert stats["faults"] == {"land_late": 1} and stats["late_landings"] == 1 and stats["writes"] == 1
+
+
+def test_land_late_can_answer_a_server_error_and_still_run_later(client):
+    client.faults({"kind": "land_late", "ms": 300, "answer": 503, "path": CREATE, "times": 1})
+    answer = client.call(CREATE, [{"description": "Late"}])
+
+    assert answer.status == 503 and error_code(answer) == "err_internal"
+    assert client.groups()["groups"] == []
+    _wait_for(lambda: client.stats()["late_landings"] == 1)
+    assert [g["name"] for g in client.groups()["groups"]] == ["Late"]
+
+
+def test_land_late_rejects_an_answer_that_is_not_drop_or_5xx(client):
+    for answer in ("later", 200, 429, True):
+        reply = client.request(
+            "POST",
+            "/_sim/faults",
+            {"rules": [{"kind": "land_late", "answer": answer}]},
+            {"Content-Type": "application/json"},
+        )
+        assert reply.status == 400 and "land_late answer" in reply.body["error"]
+
+
 def test_rate_limit_fault_sets_reset_and_retry_after(client):
     client.faults({"kind": "rate_limit", "reset_ms": 1500, "retry_after": 2, "times": 1})
     limited = client.call(CREATE, [{"description": "A"}])

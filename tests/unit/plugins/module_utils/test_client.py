@@ -9,6 +9,7 @@ import json
 
 import pytest
 import requests
+import urllib3
 
 from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError, OutcomeUnknown, WriteError
 from ansible_collections.community.mimecast.plugins.module_utils.retry import Backoff, header, server_wait_hint
@@ -402,9 +403,11 @@ def test_dropped_batch_is_confirmed_and_only_what_did_not_happen_is_sent_again(m
     )
     results = client.write(CREATE, ITEMS, confirm)
     assert [r.record["id"] for r in results] == ["id-A", "id-B", "id-C"]
-    assert confirm.asked == [["A", "B", "C"]]
+    # The dropped connection may have reached Mimecast: B is looked for over the whole window before it is resent.
+    assert confirm.asked == [["A", "B", "C"], ["B"], ["B"]]
     assert [body["data"] for body in session.bodies()] == [ITEMS, [{"description": "B"}]]
-    assert "reading the directory before trying again" in recorder.warnings[0]
+    assert "Mimecast may still be running it" in recorder.warnings[0]
+    assert results[1].resent and not results[0].resent and not results[2].resent
 
 
 def test_items_refused_as_retryable_are_confirmed_then_sent_again(make_client):
@@ -413,7 +416,7 @@ def test_items_refused_as_retryable_are_confirmed_then_sent_again(make_client):
     confirm = Confirm()
     results = client.write(CREATE, ITEMS, confirm)
     assert all(r.ok for r in results) and results[1].record["id"] == "id-B"
-    assert confirm.asked == [["B"]]
+    assert confirm.asked == [["B"], ["B"], ["B"]]  # read over the settle window before B is sent again
     assert session.bodies()[1]["data"] == [{"description": "B"}]
 
 
@@ -445,7 +448,7 @@ def test_partial_answer_is_confirmed_and_only_the_items_that_did_not_run_are_sen
     confirm = Confirm({"A": record("A"), "B": record("B")})
     results = client.write(CREATE, ITEMS, confirm)
     assert [r.record["id"] for r in results] == ["id-A", "id-B", "id-C"]
-    assert confirm.asked == [["A", "B", "C"]]
+    assert confirm.asked == [["A", "B", "C"], ["C"], ["C"]]  # C is looked for over the whole window first
     assert len(session.requests) == 2
     assert [item["description"] for item in json.loads(session.requests[1]["data"])["data"]] == ["C"]
 
@@ -503,11 +506,21 @@ def test_a_timed_out_write_that_lands_late_is_found_over_the_settle_window_and_n
     assert "Mimecast may still be running it" in recorder.warnings[0]
 
 
-@pytest.mark.parametrize(
-    "failure",
-    [requests.exceptions.ReadTimeout("read timed out"), response(status=504), response(status=502, text="<html>")],
-    ids=["read-timeout", "504", "502"],
-)
+# Every failure after the request may have reached Mimecast: a proxy or load balancer that closed the connection or
+# answered 503 says nothing about whether Mimecast went on with it, so each gets the whole settle window.
+MAY_HAVE_REACHED = [
+    requests.exceptions.ReadTimeout("read timed out"),
+    response(status=504),
+    response(status=502, text="<html>"),
+    requests.exceptions.ConnectionError("connection reset by peer"),
+    response(status=500, body=envelope(status=500)),
+    response(status=503, body=envelope(status=503)),
+    response(status=200, text="<html>gateway error</html>"),
+]
+MAY_HAVE_REACHED_IDS = ["read-timeout", "504", "502", "closed", "500", "503", "gateway-page"]
+
+
+@pytest.mark.parametrize("failure", MAY_HAVE_REACHED, ids=MAY_HAVE_REACHED_IDS)
 def test_a_write_that_may_still_run_is_sent_again_only_once_the_window_is_over(make_client, recorder, failure):
     client, session = make_client([failure, response(body=envelope([record("A")]))], timeout=3)
     confirm = Confirm()
@@ -515,23 +528,49 @@ def test_a_write_that_may_still_run_is_sent_again_only_once_the_window_is_over(m
     assert results[0].ok and len(session.requests) == 2
     assert len(confirm.asked) == 3  # read more than once, spread over the window
     assert sum(recorder.sleeps) >= 2 * 3  # nothing sent again before the whole window had passed
+    assert "Mimecast may still be running it" in recorder.warnings[0]
+
+
+@pytest.mark.parametrize("failure", MAY_HAVE_REACHED, ids=MAY_HAVE_REACHED_IDS)
+def test_a_write_that_lands_late_after_any_failure_that_reached_mimecast_is_found_not_resent(
+    make_client, recorder, failure
+):
+    # Case 3 of issue 28: the proxy dropped the connection (or answered 503), Mimecast lands the create 1.5 s later.
+    client, session = make_client([failure], timeout=1)
+    confirm = LateConfirm({"A": record("A")}, from_read=3)
+    results = client.write(CREATE, ITEMS[:1], confirm)
+    assert results[0].ok and results[0].record["id"] == "id-A" and not results[0].resent
+    assert len(session.requests) == 1 and len(confirm.asked) == 3
+    assert sum(recorder.sleeps) == pytest.approx(2.0)  # the last read at the end of the window (2 x timeout)
+
+
+def refused_connection():
+    """What requests raises when nothing listens: the connection never stood, so nothing was sent."""
+    reason = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection: Connection refused")
+    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, CREATE, reason))
 
 
 @pytest.mark.parametrize(
     "failure",
-    [
-        requests.exceptions.ConnectionError("connection reset by peer"),
-        response(status=500, body=envelope(status=500)),
-        response(status=503, body=envelope(status=503)),
-    ],
-    ids=["closed", "500", "503"],
+    [refused_connection(), requests.exceptions.ConnectTimeout("connect timed out")],
+    ids=["refused", "connect-timeout"],
 )
-def test_a_write_mimecast_stopped_working_on_is_confirmed_once_and_resent_at_once(make_client, recorder, failure):
+def test_a_write_that_never_left_is_sent_again_at_once_without_a_read(make_client, recorder, failure):
     client, session = make_client([failure, response(body=envelope([record("A")]))], timeout=30)
     confirm = Confirm()
+    results = client.write(CREATE, ITEMS[:1], confirm)
+    assert results[0].ok and not results[0].resent
+    assert confirm.asked == [] and len(session.requests) == 2
+    assert len(recorder.sleeps) == 1 and recorder.sleeps[0] <= 0.5  # a backoff, no window
+    assert "Could not connect" in recorder.warnings[0] or "connecting" in recorder.warnings[0]
+
+
+def test_a_rate_limited_write_has_no_window(make_client, recorder):
+    limited = response(status=429, body=envelope(status=429), headers={"X-RateLimit-Reset": "10"})
+    client, session = make_client([limited, response(body=envelope([record("A")]))], timeout=30)
+    confirm = Confirm()
     assert client.write(CREATE, ITEMS[:1], confirm)[0].ok
-    assert len(confirm.asked) == 1 and len(session.requests) == 2
-    assert len(recorder.sleeps) == 1 and recorder.sleeps[0] <= 0.5  # no window: a fault soak stays fast
+    assert confirm.asked == [] and len(session.requests) == 2 and sum(recorder.sleeps) < 1
 
 
 def test_a_failing_confirmation_leaves_the_items_unknown_never_refused(make_client):
