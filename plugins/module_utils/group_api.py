@@ -196,7 +196,7 @@ class GroupDirectory:
                 else:
                     settled[i] = ItemResult(result.item, errors=result.errors, state=ALREADY_ABSENT)
                 continue
-            current = tree.get(result.item["id"]) or _at_names(tree, names)
+            current = tree.get(result.item["id"]) or tree.at_names(names)
             message = (
                 "Mimecast answered %s for the id %s, but %r is still listed%s: it was not deleted (ids can change "
                 "over time); re-run the task to delete it by its current id"
@@ -322,17 +322,6 @@ def already_absent_message(paths):
         "%s and a fresh listing no longer shows them; they are not counted as deleted by this task"
         % (len(paths), ", ".join(repr(join_path(path)) for path in paths), NOT_FOUND)
     )
-
-
-def _at_names(tree, names):
-    """The one group at the path ``names`` in ``tree``, or None."""
-    group = None
-    for name in names:
-        found = [g for g in tree.children(group["id"] if group else None) if g["name"] == name]
-        if len(found) != 1:
-            return None
-        group = found[0]
-    return group
 
 
 def _as_facts(results):

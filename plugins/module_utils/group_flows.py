@@ -292,10 +292,10 @@ def ensure_by_id(
         now = fresh.get(group["id"])
         if now is None:
             # Ids can change between answers: look for the group at its new path, then at its old one.
-            found = _at_names(fresh, new_names)
+            found = fresh.at_names(new_names)
             if found is not None:
                 return [found for _item in pending]
-            if _at_names(fresh, old_names) is not None:
+            if fresh.at_names(old_names) is not None:
                 return [None for _item in pending]
             raise GroupError("group %s disappeared while it was being updated" % group["id"])
         done = now["name"] == wanted_name and now["parent_id"] == target_parent
@@ -311,17 +311,6 @@ def ensure_by_id(
     merged = dict(after)
     merged.update(dict((k, v) for k, v in updated.items() if v is not None))
     return True, group, merged
-
-
-def _at_names(tree, names):
-    """The one group at the path ``names`` in ``tree``, or None (also when a step is missing or ambiguous)."""
-    group = None
-    for name in names:
-        found = [g for g in tree.children(group["id"] if group else None) if g["name"] == name]
-        if len(found) != 1:
-            return None
-        group = found[0]
-    return group
 
 
 def list_groups(directory, name=None, query=None, parent=None, parent_id=None, source=None):

@@ -212,6 +212,22 @@ class GroupTree:
             parent = self.get(parent["parent_id"])
         return list(reversed(names))
 
+    def at_names(self, names, several=None):
+        """The one group at the path ``names`` (names from the root down), or None when a step finds none.
+
+        Where a step finds several groups of that name, ``several(depth, found)`` is called when given (it may
+        raise); the answer is None either way: which group is meant cannot be told.
+        """
+        group = None
+        for depth, name in enumerate(names):
+            found = [g for g in self.children(group["id"] if group else None) if g["name"] == name]
+            if len(found) > 1 and several is not None:
+                several(depth, found)
+            if len(found) != 1:
+                return None
+            group = found[0]
+        return group
+
     def is_gone(self, group_id, names):
         """True when a group deleted in this run is no longer listed: neither under its id nor at its path.
 

@@ -64,24 +64,20 @@ def _batches(ops, size):
 
 def _at_path(tree, path):
     """The facts of the one group at ``path`` in ``tree``, or None; GroupError if several stand there."""
-    group = None
-    for depth, name in enumerate(path):
-        found = [g for g in tree.children(group["id"] if group else None) if g["name"] == name]
-        if len(found) > 1:
-            raise GroupError(
-                "while confirming a write, %d groups named %r were found under %s (ids: %s): they appeared during "
-                "this run; nothing more was sent"
-                % (
-                    len(found),
-                    name,
-                    repr(join_path(path[:depth])) if depth else "the directory root",
-                    ", ".join(g["id"] for g in found),
-                )
+
+    def several(depth, found):
+        raise GroupError(
+            "while confirming a write, %d groups named %r were found under %s (ids: %s): they appeared during "
+            "this run; nothing more was sent"
+            % (
+                len(found),
+                path[depth],
+                repr(join_path(path[:depth])) if depth else "the directory root",
+                ", ".join(g["id"] for g in found),
             )
-        if not found:
-            return None
-        group = found[0]
-    return group
+        )
+
+    return tree.at_names(path, several)
 
 
 class TreeOutcome:

@@ -99,3 +99,13 @@ def test_path_of_a_group_in_a_parent_cycle_is_unknown():
     cycle = GroupTree([group("x", "A", "y"), group("y", "B", "x")])
     assert cycle.path_of(cycle.get("x")) is None
     assert cycle.root_id() is None
+
+
+def test_at_names_finds_the_one_group_at_a_path_and_reports_several():
+    tree = GroupTree([group("d", "Departments"), group("e", "EMEA", "d"), group("t1", "Twin"), group("t2", "Twin")])
+    assert tree.at_names(["Departments", "EMEA"])["id"] == "e"
+    assert tree.at_names(["Departments", "Nowhere"]) is None
+    assert tree.at_names(["Twin"]) is None  # several: which one is meant cannot be told
+    seen = []
+    assert tree.at_names(["Twin", "Below"], lambda depth, found: seen.append((depth, [g["id"] for g in found]))) is None
+    assert seen == [(0, ["t1", "t2"])]
