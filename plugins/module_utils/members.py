@@ -82,12 +82,7 @@ def normalise_member(value):
     name of at least two labels (``partner.example``), each of letters, digits and inner hyphens. No white
     space or control characters anywhere.
     """
-    if not isinstance(value, str) or not value:
-        raise MemberError("members: a member must be a non-empty address or domain, got %r" % (value,))
-    if any(ch.isspace() for ch in value):
-        raise MemberError("members: %r contains white space" % value)
-    if not value.isprintable():
-        raise MemberError("members: %r contains control characters" % value)
+    _check_characters(value)
     value = value.lower()
     if value.count("@") > 1:
         raise MemberError("members: %r has more than one @" % value)
@@ -106,6 +101,17 @@ def normalise_member(value):
     else:
         _check_domain(value, value)
     return value
+
+
+def _check_characters(value):
+    """Raise MemberError for what can be no member whatever its form: not a string, empty, white space or control
+    characters."""
+    if not isinstance(value, str) or not value:
+        raise MemberError("members: a member must be a non-empty address or domain, got %r" % (value,))
+    if any(ch.isspace() for ch in value):
+        raise MemberError("members: %r contains white space" % value)
+    if not value.isprintable():
+        raise MemberError("members: %r contains control characters" % value)
 
 
 def _check_domain(domain, value):
@@ -146,12 +152,7 @@ def check_member(value):
     be a member: not a string, empty, white space or control characters, more than one ``@``, or nothing before
     or after it.
     """
-    if not isinstance(value, str) or not value:
-        raise MemberError("members: a member must be a non-empty address or domain, got %r" % (value,))
-    if any(ch.isspace() for ch in value):
-        raise MemberError("members: %r contains white space" % value)
-    if not value.isprintable():
-        raise MemberError("members: %r contains control characters" % value)
+    _check_characters(value)
     if "@" in value:
         local, _at, domain = value.partition("@")
         if "@" in domain or not local or not domain:
