@@ -94,6 +94,14 @@ options:
         task kept meanwhile or with none (a new one is fetched and kept). Nothing ran in the first run.
     type: bool
     default: false
+  tenant_locked:
+    description:
+      - Set by the collection's action plugin, not by hand; a value given in a task is replaced. V(true) when the
+        task runs holding its tenant's lock. Only then is a second empty group of a name this task created (after
+        a create sent again) provably this task's own and removed; without the lock the task fails naming both
+        ids.
+    type: bool
+    default: false
   validate_certs:
     description:
       - Whether to verify the API host's TLS certificate. Only set to V(false) against a test host.

@@ -231,13 +231,6 @@ class OutcomeUnknown(MimecastError):
         return details
 
 
-def _never_connected(exc):
-    """True when a connection failure happened before a connection existed (refused, no route): nothing was sent."""
-    inner = exc.args[0] if exc.args else None
-    inner = getattr(inner, "reason", inner)
-    return type(inner).__name__ == "NewConnectionError"
-
-
 class PageLimit(Exception):
     """A paginated read would need more pages than its caller allowed (``paginate(max_pages=...)``)."""
 
@@ -481,7 +474,11 @@ class MimecastClient:
                 "Connection to %s failed: %s" % (self.base_url, reason), retryable=True, uncertain=True
             ) from None
         except requests.exceptions.RequestException as exc:
-            raise MimecastError("Request to %s%s failed: %s" % (self.base_url, path, self._reason(exc))) from None
+            # Any other failure (such as a broken body after the answer began) came after the request was sent: a
+            # write may have run, so its outcome is unknown, never "not done".
+            raise MimecastError(
+                "Request to %s%s failed: %s" % (self.base_url, path, self._reason(exc)), uncertain=True
+            ) from None
         finally:
             if left:
                 self._count(path)  # it left without an answer (a timeout, a dropped connection)

@@ -23,6 +23,9 @@ SECRET_OPTIONS = ("secret_key", "app_key", "client_secret", TOKEN_OPTION)
 # Set by the action plugin only: the access_token is the run's kept one, which the module does not replace itself
 # when Mimecast refuses it at its first use (the action plugin does, under the tenant's lock).
 KEPT_OPTION = "kept_token"
+# Set by the action plugin: True when the task runs holding its tenant's lock (group_api removes a duplicate a
+# resent create made only then).
+LOCKED_OPTION = "tenant_locked"
 # The option that names the credential without being secret: the identity part of the tenant key.
 IDENTIFIER_OPTION = {"api1": "access_key", "api2": "client_id"}
 # Credentials come from the task as a set, or else from these variables as a set: never a mixture, so a

@@ -44,11 +44,14 @@ class GroupDirectory:
     """Reads and writes profile groups through a MimecastClient, listing the directory once per run at most.
 
     ``warn`` receives a line for each duplicate that a resent create made and that this task removed.
+    ``locked`` says that the task holds the tenant's lock (the action plugin's ``tenant_locked``): only then is a
+    second empty group of a created name provably this task's own, and removed; without the lock it is named.
     """
 
-    def __init__(self, client, known_root=None, warn=None):
+    def __init__(self, client, known_root=None, warn=None, locked=False):
         self.client = client
         self._warn = warn
+        self._locked = locked
         self._tree = None
         # What an earlier task of the run learnt from a listing ({"id": the invisible root's id, "groups": how
         # many were listed}), or None; and what this task's own listing proved, to hand on to later tasks.
@@ -251,6 +254,11 @@ class GroupDirectory:
                     "the group the answer gave is %s; another is not an empty cloud group without children"
                     % (kept["id"])
                 )
+            elif not self._locked:
+                why = (
+                    "the group the answer gave is %s; the task did not hold the tenant's lock, so the other may be "
+                    "another task's or client's" % (kept["id"])
+                )
             else:
                 extras.extend((result, g) for g in others)
                 continue
@@ -267,14 +275,19 @@ class GroupDirectory:
         """Delete the duplicates ``extras`` ((result, group) pairs) in one request; return the problems left."""
         items = [{"id": group["id"]} for _result, group in extras]
 
+        def gone(result, group):
+            # Gone when its id is no longer listed and only the kept group stands there (ids can change). At the
+            # root with no parent id known, only the listing tells which groups stand there.
+            name = result.item["description"]
+            if _parents(result):
+                same = [g for g in self.search_pages(name)[0] if _under(g, result, None)]
+            else:
+                tree = self.tree()
+                same = [g for g in tree.named(name) if _under(g, result, tree)]
+            return group["id"] not in [g["id"] for g in same] and len(same) <= 1
+
         def confirm(pending):
-            gone = []
-            for item in pending:
-                result, group = next((r, g) for r, g in extras if g["id"] == item["id"])
-                same = [g for g in self.search_pages(result.item["description"])[0] if _under(g, result, None)]
-                # Gone when its id is no longer listed and only the kept group stands there (ids can change).
-                gone.append({} if group["id"] not in [g["id"] for g in same] and len(same) <= 1 else None)
-            return gone
+            return [{} if gone(*next((r, g) for r, g in extras if g["id"] == item["id"])) else None for item in pending]
 
         try:
             outcomes = self._write(DELETE_GROUP, items, confirm)
@@ -284,6 +297,15 @@ class GroupDirectory:
         problems = []
         for (result, group), outcome in zip(extras, outcomes):
             name, kept = result.item["description"], result.record["id"]
+            if outcome.state == REFUSED and outcome.codes == {NOT_FOUND}:
+                # "Not found" proves nothing alone (an earlier try of this delete may have run): look again.
+                try:
+                    if gone(result, group):
+                        outcome = ItemResult(outcome.item, {})
+                except MimecastError:
+                    pass  # it stays refused, with Mimecast's answer
+                finally:
+                    self.forget()
             if outcome.ok:
                 if self._warn is not None:
                     self._warn(
@@ -348,7 +370,8 @@ def _under(group, result, tree):
 def _made_by_this_task(group, tree):
     """True for a group only this task can have made: an empty cloud group without children."""
     children = tree.children(group["id"]) if tree is not None else []
-    empty = not group.get("folder_count") and not group.get("user_count") and not children
+    # A count the listing did not give proves nothing: only counts of 0 are empty.
+    empty = group.get("folder_count") == 0 and group.get("user_count") == 0 and not children
     return group.get("source") == "cloud" and empty
 
 

@@ -310,6 +310,8 @@ def ensure_by_id(
     # Some answers carry only what changed: fill in the rest from what was known.
     merged = dict(after)
     merged.update(dict((k, v) for k, v in updated.items() if v is not None))
+    # A rename or move changes no member: the listing's count stands (current_members trusts a count of 0).
+    merged["user_count"] = group.get("user_count")
     return True, group, merged
 
 

@@ -24,6 +24,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.client import (
 from ansible_collections.community.mimecast.plugins.module_utils.credentials import (
     BASE_URL_ENV,
     KEPT_OPTION,
+    LOCKED_OPTION,
     SECRET_OPTIONS,
     TOKEN_OPTION,
     ConnectionOptionsError,
@@ -53,6 +54,7 @@ def connection_argument_spec():
         access_token=dict(type="str", no_log=True),
         reuse_token=dict(type="bool", default=True),
         kept_token=dict(type="bool", default=False),
+        tenant_locked=dict(type="bool", default=False),
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
         proxy=dict(type="str"),
@@ -79,7 +81,10 @@ class MimecastModule(AnsibleModule):
         (``directory_root``, which the action plugin fills; group_resolve.py)."""
         if self._directory is None:
             self._directory = GroupDirectory(
-                self.client(), known_root=known_root(self.params.get(ROOT_OPTION)), warn=self.warn
+                self.client(),
+                known_root=known_root(self.params.get(ROOT_OPTION)),
+                warn=self.warn,
+                locked=bool(self.params.get(LOCKED_OPTION)),
             )
         return self._directory
 

@@ -328,7 +328,7 @@ def _create(directory, plan, batch_size, outcome):
                 if parent_id is not None:
                     item["parentId"] = parent_id
                 items.append(item)
-            stop = None
+            stop = unlisted = None
             try:
                 results = directory.create(items, _confirm_by_path(directory, items, [op.path for op, _p in batch]))
             except WriteError as exc:
@@ -338,15 +338,19 @@ def _create(directory, plan, batch_size, outcome):
                     _not_ok(outcome, "create", op.path, result, stop)
                     continue
                 facts = dict(result.record or {})
-                if not facts.get("id"):
-                    # The answer did not say which id the new group has; the listing does.
-                    facts = dict(_at_path(directory.tree(), op.path) or facts)
+                if not facts.get("id") and stop is None and unlisted is None:
+                    # The answer did not say which id the new group has; the listing does. A failure to tell stops
+                    # the run once this batch is filed: its groups were created all the same.
+                    try:
+                        facts = dict(_at_path(directory.tree(), op.path) or facts)
+                    except (MimecastError, GroupError) as exc:
+                        unlisted = exc
                 if facts.get("parent_id") is None:
                     facts["parent_id"] = parent_id
                 new_ids[op.path] = facts.get("id")
                 outcome.created.append((op.path, facts))
-            if stop is not None:
-                raise stop
+            if stop is not None or unlisted is not None:
+                raise stop or unlisted
 
 
 def _not_ok(outcome, action, path, result, stop):

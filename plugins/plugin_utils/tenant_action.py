@@ -34,6 +34,7 @@ from ansible.utils.vars import merge_hash
 from ansible_collections.community.mimecast.plugins.module_utils.credentials import (
     BASE_URL_ENV,
     KEPT_OPTION,
+    LOCKED_OPTION,
     TOKEN_OPTION,
     ConnectionOptionsError,
     credential_key,
@@ -113,6 +114,7 @@ class TenantAction(ActionBase):
                 if injected:
                     args[TOKEN_OPTION] = cached
                 args[KEPT_OPTION] = injected  # replacing any value the task gave
+                args[LOCKED_OPTION] = locked  # the same: only this plugin can know it holds the lock
                 if not reuse:
                     args["reuse_token"] = False  # nothing here could keep it: the module returns none
                 # The directory's root, as a listing of this run proved it for the tenant (group_resolve.py).
@@ -132,6 +134,7 @@ class TenantAction(ActionBase):
                             del args[TOKEN_OPTION]
                             display.vvv("community.mimecast: the kept API 2.0 token was refused; fetching a new one")
                         args[KEPT_OPTION] = False
+                        args[LOCKED_OPTION] = True  # this run holds the lock
                         refused = module_result.get("requests")
                         module_result = self._run_module(args, task_vars, wrap_async, store, tenant, reuse, root_key)
                         # The task's requests include the one its first run sent with the refused token.
@@ -141,7 +144,7 @@ class TenantAction(ActionBase):
             if isinstance(module_args, dict):
                 if injected and TOKEN_OPTION in module_args:
                     module_args[TOKEN_OPTION] = None
-                for option in (ROOT_OPTION, KEPT_OPTION):
+                for option in (ROOT_OPTION, KEPT_OPTION, LOCKED_OPTION):
                     if option in module_args:
                         module_args[option] = self._task.args.get(option)
             result = merge_hash(result, module_result)

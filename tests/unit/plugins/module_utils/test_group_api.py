@@ -69,7 +69,8 @@ def lands_after_the_resend(api, client_timeout=30):
 
 def test_a_first_try_landing_after_the_resend_is_found_and_its_duplicate_removed(api, recorder):
     lands_after_the_resend(api)
-    changed, _before, after = ensure_present(GroupDirectory(api.client, warn=recorder.warnings.append), "Finance")
+    directory = GroupDirectory(api.client, warn=recorder.warnings.append, locked=True)
+    changed, _before, after = ensure_present(directory, "Finance")
     assert changed and after["name"] == "Finance"
     kept = named(api, "Finance")
     assert [r["id"] for r in kept] == [after["id"]]  # the group the answer gave is kept, the late one removed
@@ -77,6 +78,18 @@ def test_a_first_try_landing_after_the_resend_is_found_and_its_duplicate_removed
     assert sum(recorder.sleeps) >= 4 * 30  # the window before the resend, and one more before the last read
     removed = [w for w in recorder.warnings if "removed the duplicate" in w]
     assert len(removed) == 1 and after["id"] in removed[0]
+
+
+def test_without_the_tenant_lock_a_late_duplicate_is_named_not_removed(api, recorder):
+    # Only the lock proves that an empty group of that name was made by this task, not by another task or client.
+    lands_after_the_resend(api)
+    with pytest.raises(DuplicateCreated) as info:
+        ensure_present(GroupDirectory(api.client, warn=recorder.warnings.append), "Finance")
+    ids = [r["id"] for r in named(api, "Finance")]
+    assert len(ids) == 2 and all(i in info.value.message for i in ids) and "lock" in info.value.message
+    assert info.value.details()["changed"] is True
+    assert [c[0] for c in api.writes()] == ["create", "create"]  # nothing deleted
+    assert not [w for w in recorder.warnings if "removed the duplicate" in w]
 
 
 def test_with_no_retry_left_the_late_create_is_unknown_and_named(api, recorder):
@@ -120,7 +133,7 @@ def test_a_first_try_found_within_the_window_costs_no_extra_read(api, recorder):
 def test_a_tree_batch_removes_each_late_duplicate_in_one_delete_and_its_children_use_the_kept_ids(api, recorder):
     lands_after_the_resend(api)
     root_path, entries = parse_request(["A", "B"], "Org")
-    outcome = converge_tree(GroupDirectory(api.client, warn=recorder.warnings.append), entries, root_path)
+    outcome = converge_tree(GroupDirectory(api.client, warn=recorder.warnings.append, locked=True), entries, root_path)
     assert not outcome.failed, outcome.failure_message()
     org = named(api, "Org")
     assert len(org) == 1

@@ -451,6 +451,28 @@ def test_create_answers_without_ids_are_completed_from_the_listing(api):
     assert all(g["id"] for g in groups) and groups[1]["parent_id"] == groups[0]["id"]
 
 
+def test_a_created_group_whose_id_cannot_be_listed_is_still_filed_as_created(api):
+    # The answer carries no id and the listing that would tell it fails: Org was created all the same, so it is
+    # in created (the task changed something), and only what hangs under it is skipped.
+    api.strip_ids = True
+    real_find = api._find
+    listings = []
+
+    def find(body):
+        listings.append(body)
+        if len(listings) > 1:  # the first listing plans; the next, for Org's id, breaks every time
+            raise requests.exceptions.ConnectionError("connection reset by peer")
+        return real_find(body)
+
+    api._find = find
+    outcome = converge(api, ["A", "B"], root="Org")
+
+    assert outcome.failed and outcome.changed
+    assert [path for path, _facts in outcome.created] == [("Org",)]
+    assert outcome.result()["skipped"] == ["Org/A", "Org/B"]
+    assert api.paths() == ["Org"]
+
+
 def test_duplicates_that_appear_during_a_confirmation_stop_the_run(api):
     org = api.add_path("Org")
 
