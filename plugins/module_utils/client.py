@@ -460,13 +460,14 @@ class MimecastClient:
             ) from None
         except requests.exceptions.ConnectionError as exc:
             reason = self._reason(exc)
-            left = not _never_connected(exc)
+            never_connected = _never_connected(exc)
+            left = not never_connected
             if "Name or service not known" in reason or "getaddrinfo" in reason or "nodename nor servname" in reason:
                 left = False
                 raise MimecastError(
                     "Could not resolve the host of %s: check base_url and DNS." % self.base_url
                 ) from None
-            if _never_connected(exc):
+            if never_connected:
                 # Refused or unreachable before a connection stood: the request was never sent.
                 raise MimecastError("Could not connect to %s: %s" % (self.base_url, reason), retryable=True) from None
             # A connection that breaks after the request was sent may have executed it.
@@ -708,7 +709,10 @@ class MimecastClient:
         reads spread over ``SETTLE_WINDOW_FACTOR`` times ``timeout`` and sent again only if still absent after
         that. A 429 and failures before sending (not ``still_running``) have no window.
         """
-        return SETTLE_WINDOW_FACTOR * self.timeout if failure.still_running else 0
+        return self._full_window() if failure.still_running else 0
+
+    def _full_window(self):
+        return SETTLE_WINDOW_FACTOR * self.timeout
 
     def wait_for_late_landings(self):
         """Wait one settle window after a resent write was answered; return the seconds waited.
@@ -716,7 +720,7 @@ class MimecastClient:
         An earlier try of it that Mimecast was still running when the window of its failure ended may land after
         the resend: a caller that looks for a second effect (a duplicate create) reads only after this wait.
         """
-        window = SETTLE_WINDOW_FACTOR * self.timeout
+        window = self._full_window()
         self._sleep(window)
         return window
 

@@ -184,8 +184,8 @@ class TreeOutcome:
         if self.unknown:
             result["unknown"] = self._unknown_names()
         if self.skipped:
-            skipped = [join_path(path) for _action, path in self.skipped]
-            result["skipped"] = [path for i, path in enumerate(skipped) if path not in skipped[:i]]  # a path once
+            # A path once, in the order of the run (a dict keeps it, in linear time for tens of thousands)
+            result["skipped"] = list(dict.fromkeys(join_path(path) for _action, path in self.skipped))
         if self.already_absent:
             result["already_absent"] = [join_path(path) for path, _facts in self.already_absent]
         if diff:

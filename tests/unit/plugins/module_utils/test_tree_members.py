@@ -335,3 +335,16 @@ def test_an_odd_value_to_add_is_refused_before_any_write_naming_group_and_value(
     assert "members of 'Org/A'" in message and repr(ODD[1]) in message
     assert "members of 'Org/New'" in message and repr(ODD[2]) in message
     assert api.writes() == [] and api.member_batches == []
+
+
+def test_a_path_skipped_for_its_create_and_its_members_is_listed_once(api):
+    # A's create is lost with no retry left (unknown); B's create, and both groups' members, were never attempted.
+    api.add_path("Org")
+    api.lost_request = 1
+    api.client.max_retries = 0
+    outcome = converge(api, ["A", "B"], {"A": ["a@example.com"], "B": ["b@example.com"]}, root="Org", batch_size=1)
+    assert outcome.failed
+    result = outcome.result()
+    assert result["unknown"] == ["create Org/A"]
+    assert sorted(result["skipped"]) == ["Org/A", "Org/B"]  # B's create and members, A's members: each path once
+    assert len([action for action, path in outcome.skipped if path == ("Org", "B")]) == 2
