@@ -420,7 +420,7 @@ class Bench:
         gp, pp = process["group"], process["ping"]
         row("(c) the same payload run directly (the split below)", gp["wall"], pp["wall"])
         row("  interpreter, AnsiballZ unzip, ansible.module_utils.basic import", gp["start_up"], pp["start_up"])
-        row("  collection imports (module_utils: compile, run) up to the argument checks", gp["imports"], None)
+        row("  collection imports (compile, run) up to the argument checks", gp["imports"], None)
         row("    of which -X importtime's cumulative (separate runs)", gp["importtime"], None)
         row("  argument checks (AnsibleModule.__init__)", gp["arguments"], pp["arguments"])
         row("  the request(s) (MimecastClient.call, %g a run)" % gp["calls"], gp["requests"], None)
