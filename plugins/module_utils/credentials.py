@@ -169,6 +169,21 @@ def resolve_tenant(params, environ):
     return kind, canonical_base_url(validate_base_url(effective_base_url(params, environ), kind)), credentials
 
 
+def tenant_keys(params, environ):
+    """Return ``(tenant key, credential key, client_secret)`` from one resolution of the task's connection (the
+    controller resolves it once per task; :func:`tenant_key` and :func:`credential_key` say what each key is).
+    The last two are None for API 1.0 keys and for a lone ``access_token`` (nothing to fetch a token with).
+    Raises ConnectionOptionsError when the module would refuse the options anyway.
+    """
+    kind, base_url, credentials = resolve_tenant(params, environ)
+    tenant = _digest("community.mimecast tenant v1", kind, base_url, credentials.get(IDENTIFIER_OPTION[kind]) or "")
+    if kind != "api2" or "client_secret" not in credentials:
+        return tenant, None, None
+    secret = credentials["client_secret"]
+    secret_hash = hashlib.sha256(secret.encode("utf-8")).hexdigest()
+    return tenant, _digest("community.mimecast client v1", base_url, credentials["client_id"], secret_hash), secret
+
+
 def tenant_key(params, environ):
     """Return a hex digest naming the tenant a task writes to: its API host and credential identifier.
 
@@ -179,8 +194,7 @@ def tenant_key(params, environ):
     gives the same key whether its credentials come from options or from MIMECAST_* variables.
     Raises ConnectionOptionsError when the module would refuse the options anyway.
     """
-    kind, base_url, credentials = resolve_tenant(params, environ)
-    return _digest("community.mimecast tenant v1", kind, base_url, credentials.get(IDENTIFIER_OPTION[kind]) or "")
+    return tenant_keys(params, environ)[0]
 
 
 def credential_key(params, environ):
@@ -189,11 +203,7 @@ def credential_key(params, environ):
     kept under it. None for API 1.0 keys and for a lone ``access_token`` (nothing to fetch a token with).
     Raises ConnectionOptionsError when the module would refuse the options anyway.
     """
-    kind, base_url, credentials = resolve_tenant(params, environ)
-    if kind != "api2" or "client_secret" not in credentials:
-        return None
-    secret_hash = hashlib.sha256(credentials["client_secret"].encode("utf-8")).hexdigest()
-    return _digest("community.mimecast client v1", base_url, credentials["client_id"], secret_hash)
+    return tenant_keys(params, environ)[1]
 
 
 def _digest(*parts):

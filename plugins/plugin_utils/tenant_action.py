@@ -37,9 +37,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.credentials imp
     LOCKED_OPTION,
     TOKEN_OPTION,
     ConnectionOptionsError,
-    credential_key,
-    resolve_credentials,
-    tenant_key,
+    tenant_keys,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.group_resolve import (
     ROOT_OPTION,
@@ -160,7 +158,7 @@ class TenantAction(ActionBase):
         if reuse and sealed is not None:
             self._keep(store, tenant, sealed)
         learnt = known_root(module_result.pop(ROOT_RESULT_KEY, None))
-        if root_key and learnt is not None:
+        if root_key and learnt is not None and learnt != args.get(ROOT_OPTION):  # nothing new: no file written
             store.put(root_key, ROOT_FACT, learnt)
             display.vvv("community.mimecast: kept the directory's root id for later tasks of this run")
         return module_result
@@ -205,8 +203,7 @@ class TenantAction(ActionBase):
             environment = dict(os.environ, **environment)
         args = self._task.args
         try:
-            lock_key = tenant_key(args, environment)
-            token_key = credential_key(args, environment)
+            lock_key, token_key, client_secret = tenant_keys(args, environment)  # one resolution a task
         except ConnectionOptionsError as exc:
             if not local and self._writes and not self._task.check_mode:
                 # the module may still find its credentials in the remote host's own environment
@@ -221,7 +218,7 @@ class TenantAction(ActionBase):
             return Tenant(lock_key)
         if not local and args.get("base_url") is None and BASE_URL_ENV not in environment:
             return Tenant(lock_key)  # the remote host's MIMECAST_BASE_URL may choose another host: no reuse
-        return Tenant(lock_key, token_key, resolve_credentials(args, environment)[1]["client_secret"])
+        return Tenant(lock_key, token_key, client_secret)
 
 
 class TenantLockAction(TenantAction):
