@@ -12,20 +12,15 @@ import hashlib
 import ipaddress
 from urllib.parse import urlsplit
 
+from ansible_collections.community.mimecast.plugins.module_utils.run_contract import TOKEN_OPTION
+
 DEFAULT_API2_BASE_URL = "https://api.services.mimecast.com"
 BASE_URL_ENV = "MIMECAST_BASE_URL"
 API1_OPTIONS = ("access_key", "secret_key", "app_id", "app_key")
 API2_OPTIONS = ("client_id", "client_secret")
-# An API 2.0 bearer token fetched earlier: it goes with client_id and client_secret (from options or variables)
-# or stands alone; it never decides which credential set a task has.
-TOKEN_OPTION = "access_token"
+# An API 2.0 bearer token (TOKEN_OPTION) goes with client_id and client_secret (from options or variables) or
+# stands alone; it never decides which credential set a task has.
 SECRET_OPTIONS = ("secret_key", "app_key", "client_secret", TOKEN_OPTION)
-# Set by the action plugin only: the access_token is the run's kept one, which the module does not replace itself
-# when Mimecast refuses it at its first use (the action plugin does, under the tenant's lock).
-KEPT_OPTION = "kept_token"
-# Set by the action plugin: True when the task runs holding its tenant's lock (group_api removes a duplicate a
-# resent create made only then).
-LOCKED_OPTION = "tenant_locked"
 # The option that names the credential without being secret: the identity part of the tenant key.
 IDENTIFIER_OPTION = {"api1": "access_key", "api2": "client_id"}
 # Credentials come from the task as a set, or else from these variables as a set: never a mixture, so a

@@ -10,7 +10,7 @@ import stat
 
 from ansible_collections.community.mimecast.plugins.action import mimecast_group_info as info_action
 from ansible_collections.community.mimecast.plugins.action import mimecast_group_tree as tree_action
-from ansible_collections.community.mimecast.plugins.module_utils.group_resolve import ROOT_OPTION, ROOT_RESULT_KEY
+from ansible_collections.community.mimecast.plugins.module_utils.run_contract import ROOT_OPTION, ROOT_RESULT_KEY
 from ansible_collections.community.mimecast.plugins.plugin_utils.run_store import RunStore
 from ansible_collections.community.mimecast.tests.unit.plugins.action.test_token_reuse_action import URL, task
 

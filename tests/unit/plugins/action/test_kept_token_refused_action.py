@@ -10,7 +10,9 @@ import threading
 
 from ansible_collections.community.mimecast.plugins.action import mimecast_group_info as info_action
 from ansible_collections.community.mimecast.plugins.module_utils.credentials import credential_key
-from ansible_collections.community.mimecast.plugins.module_utils.token_seal import REFUSED_KEY, RESULT_KEY, seal
+from ansible_collections.community.mimecast.plugins.module_utils.run_contract import REFUSED_RESULT_KEY as REFUSED_KEY
+from ansible_collections.community.mimecast.plugins.module_utils.run_contract import TOKEN_RESULT_KEY as RESULT_KEY
+from ansible_collections.community.mimecast.plugins.module_utils.token_seal import seal
 from ansible_collections.community.mimecast.plugins.plugin_utils import tenant_action
 from ansible_collections.community.mimecast.tests.unit.plugins.action.test_token_reuse_action import API2, task
 

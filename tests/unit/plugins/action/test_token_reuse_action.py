@@ -14,7 +14,8 @@ import pytest
 from ansible_collections.community.mimecast.plugins.action import mimecast_group as group_action
 from ansible_collections.community.mimecast.plugins.action import mimecast_group_info as info_action
 from ansible_collections.community.mimecast.plugins.module_utils.credentials import credential_key
-from ansible_collections.community.mimecast.plugins.module_utils.token_seal import RESULT_KEY, seal
+from ansible_collections.community.mimecast.plugins.module_utils.run_contract import TOKEN_RESULT_KEY as RESULT_KEY
+from ansible_collections.community.mimecast.plugins.module_utils.token_seal import seal
 from ansible_collections.community.mimecast.plugins.plugin_utils import tenant_action
 
 URL = "http://127.0.0.1:8080"
