@@ -12,20 +12,15 @@ import hashlib
 import ipaddress
 from urllib.parse import urlsplit
 
+from ansible_collections.community.mimecast.plugins.module_utils.run_contract import TOKEN_OPTION
+
 DEFAULT_API2_BASE_URL = "https://api.services.mimecast.com"
 BASE_URL_ENV = "MIMECAST_BASE_URL"
 API1_OPTIONS = ("access_key", "secret_key", "app_id", "app_key")
 API2_OPTIONS = ("client_id", "client_secret")
-# An API 2.0 bearer token fetched earlier: it goes with client_id and client_secret (from options or variables)
-# or stands alone; it never decides which credential set a task has.
-TOKEN_OPTION = "access_token"
+# An API 2.0 bearer token (TOKEN_OPTION) goes with client_id and client_secret (from options or variables) or
+# stands alone; it never decides which credential set a task has.
 SECRET_OPTIONS = ("secret_key", "app_key", "client_secret", TOKEN_OPTION)
-# Set by the action plugin only: the access_token is the run's kept one, which the module does not replace itself
-# when Mimecast refuses it at its first use (the action plugin does, under the tenant's lock).
-KEPT_OPTION = "kept_token"
-# Set by the action plugin: True when the task runs holding its tenant's lock (group_api removes a duplicate a
-# resent create made only then).
-LOCKED_OPTION = "tenant_locked"
 # The option that names the credential without being secret: the identity part of the tenant key.
 IDENTIFIER_OPTION = {"api1": "access_key", "api2": "client_id"}
 # Credentials come from the task as a set, or else from these variables as a set: never a mixture, so a
@@ -169,6 +164,21 @@ def resolve_tenant(params, environ):
     return kind, canonical_base_url(validate_base_url(effective_base_url(params, environ), kind)), credentials
 
 
+def tenant_keys(params, environ):
+    """Return ``(tenant key, credential key, client_secret)`` from one resolution of the task's connection (the
+    controller resolves it once per task; :func:`tenant_key` and :func:`credential_key` say what each key is).
+    The last two are None for API 1.0 keys and for a lone ``access_token`` (nothing to fetch a token with).
+    Raises ConnectionOptionsError when the module would refuse the options anyway.
+    """
+    kind, base_url, credentials = resolve_tenant(params, environ)
+    tenant = _digest("community.mimecast tenant v1", kind, base_url, credentials.get(IDENTIFIER_OPTION[kind]) or "")
+    if kind != "api2" or "client_secret" not in credentials:
+        return tenant, None, None
+    secret = credentials["client_secret"]
+    secret_hash = hashlib.sha256(secret.encode("utf-8")).hexdigest()
+    return tenant, _digest("community.mimecast client v1", base_url, credentials["client_id"], secret_hash), secret
+
+
 def tenant_key(params, environ):
     """Return a hex digest naming the tenant a task writes to: its API host and credential identifier.
 
@@ -179,8 +189,7 @@ def tenant_key(params, environ):
     gives the same key whether its credentials come from options or from MIMECAST_* variables.
     Raises ConnectionOptionsError when the module would refuse the options anyway.
     """
-    kind, base_url, credentials = resolve_tenant(params, environ)
-    return _digest("community.mimecast tenant v1", kind, base_url, credentials.get(IDENTIFIER_OPTION[kind]) or "")
+    return tenant_keys(params, environ)[0]
 
 
 def credential_key(params, environ):
@@ -189,11 +198,7 @@ def credential_key(params, environ):
     kept under it. None for API 1.0 keys and for a lone ``access_token`` (nothing to fetch a token with).
     Raises ConnectionOptionsError when the module would refuse the options anyway.
     """
-    kind, base_url, credentials = resolve_tenant(params, environ)
-    if kind != "api2" or "client_secret" not in credentials:
-        return None
-    secret_hash = hashlib.sha256(credentials["client_secret"].encode("utf-8")).hexdigest()
-    return _digest("community.mimecast client v1", base_url, credentials["client_id"], secret_hash)
+    return tenant_keys(params, environ)[1]
 
 
 def _digest(*parts):

@@ -29,32 +29,7 @@ A name that no search finds anywhere is absent wherever it is asked for, whateve
 from ansible_collections.community.mimecast.plugins.module_utils.client import MAX_PAGE_SIZE, PageLimit
 from ansible_collections.community.mimecast.plugins.module_utils.group_path import join_path
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import ParentNotFound
-
-# The module option the action plugin fills with what an earlier task of the run learnt of the directory's root,
-# and the result key a module hands a newly learnt one back in (the action plugin removes it from the result).
-ROOT_OPTION = "directory_root"
-ROOT_RESULT_KEY = "_community_mimecast_directory_root"
-
-
-def known_root(value):
-    """Return ``value`` as ``{"id": str, "groups": int, "witness": str (optional)}`` when it is one, else None (then
-    nothing is known)."""
-    if not isinstance(value, dict):
-        return None
-    root_id, groups = value.get("id"), value.get("groups")
-    if not isinstance(root_id, str) or not root_id or isinstance(groups, bool):
-        return None
-    try:
-        groups = int(groups)
-    except (TypeError, ValueError):
-        return None
-    if groups < 0:
-        return None
-    fact = {"id": root_id, "groups": groups}
-    witness = value.get("witness")
-    if isinstance(witness, str) and witness:
-        fact["witness"] = witness
-    return fact
+from ansible_collections.community.mimecast.plugins.module_utils.run_contract import known_root
 
 
 def listing_pages(groups):

@@ -23,22 +23,24 @@ from ansible_collections.community.mimecast.plugins.module_utils.client import (
 )
 from ansible_collections.community.mimecast.plugins.module_utils.credentials import (
     BASE_URL_ENV,
-    KEPT_OPTION,
-    LOCKED_OPTION,
     SECRET_OPTIONS,
-    TOKEN_OPTION,
     ConnectionOptionsError,
     effective_base_url,
     resolve_credentials,
     validate_base_url,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
-from ansible_collections.community.mimecast.plugins.module_utils.group_resolve import (
+from ansible_collections.community.mimecast.plugins.module_utils.run_contract import (
+    KEPT_OPTION,
+    LOCKED_OPTION,
+    REFUSED_RESULT_KEY,
+    REUSE_OPTION,
     ROOT_OPTION,
     ROOT_RESULT_KEY,
+    TOKEN_OPTION,
+    TOKEN_RESULT_KEY,
     known_root,
 )
-from ansible_collections.community.mimecast.plugins.module_utils.token_seal import REFUSED_KEY, RESULT_KEY
 
 
 def connection_argument_spec():
@@ -117,7 +119,7 @@ class MimecastModule(AnsibleModule):
                 credentials.get("client_id"),
                 credentials.get("client_secret"),
                 credentials.get(TOKEN_OPTION),
-                kept=params.get(KEPT_OPTION) and params.get("reuse_token"),
+                kept=params.get(KEPT_OPTION) and params.get(REUSE_OPTION),
             )
         return MimecastClient(
             base_url,
@@ -165,12 +167,12 @@ class MimecastModule(AnsibleModule):
         sealed = None
         client = getattr(self, "_client", None)  # none yet when the argument spec itself failed
         if client is not None and getattr(client.auth, "kept_refused", False):
-            result = dict(result, **{REFUSED_KEY: True})  # nothing ran: the action plugin renews the token
-        if client is not None and self.params.get("reuse_token"):
+            result = dict(result, **{REFUSED_RESULT_KEY: True})  # nothing ran: the action plugin renews the token
+        if client is not None and self.params.get(REUSE_OPTION):
             sealed = getattr(client.auth, "sealed_fetched_token", lambda: None)()
         if sealed is None:
             return result
-        return dict(result, **{RESULT_KEY: sealed})
+        return dict(result, **{TOKEN_RESULT_KEY: sealed})
 
     @contextlib.contextmanager
     def failures(self):

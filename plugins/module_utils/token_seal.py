@@ -5,7 +5,7 @@
 """How an API 2.0 bearer token a module fetched travels back to its action plugin on the controller: sealed with
 the client secret, which both sides already hold, so the module's output (also where Ansible keeps or prints it
 raw) carries nothing usable without that secret. Standard library only: the module runs on any host.
-Internal use only: this API may change without notice.
+The result key that carries it is in run_contract.py. Internal use only: this API may change without notice.
 
 The seal is encrypt-then-MAC with keys derived by HMAC-SHA256 from the client secret and a random nonce: an
 HMAC-SHA256 counter keystream XORed with the token, and a tag over nonce and ciphertext. A nonce is never reused
@@ -17,11 +17,6 @@ import hashlib
 import hmac
 import os
 
-# The key of the module's result that carries the sealed token; the action plugin removes it.
-RESULT_KEY = "_community_mimecast_token"
-# The key of the module's result that says the kept token it was given was refused at its first use, so nothing
-# ran: the action plugin removes it and runs the module again with a token it renews under the tenant's lock.
-REFUSED_KEY = "_community_mimecast_kept_token_refused"
 _CONTEXT = b"community.mimecast token seal v1"
 _NONCE = 16
 _TAG = 32

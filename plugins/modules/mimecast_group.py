@@ -315,13 +315,6 @@ from ansible_collections.community.mimecast.plugins.module_utils.group_tree impo
     validate_id,
     validate_target,
 )
-from ansible_collections.community.mimecast.plugins.module_utils.members import (
-    MemberError,
-    ensure_members,
-    validate_members,
-    wanted_unchecked,
-    with_members,
-)
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
 
 
@@ -356,6 +349,15 @@ def main():
             if state == "absent" and any(params[k] is not None for k in ("name", "parent", "parent_id")):
                 raise GroupError("state=absent with id deletes that group: name, parent and parent_id are not used")
         if params["members"] is not None:
+            # Imported here: a task without members does not compile the member code (docs/performance.md).
+            from ansible_collections.community.mimecast.plugins.module_utils.members import (
+                MemberError,
+                ensure_members,
+                validate_members,
+                wanted_unchecked,
+                with_members,
+            )
+
             if state == "absent":
                 raise MemberError("members is only used with state=present: state=absent deletes the whole group")
             members = validate_members(params["members"])

@@ -222,7 +222,6 @@ members:
 
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import list_groups
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import listable, validate_target
-from ansible_collections.community.mimecast.plugins.module_utils.members import current_members
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
 
 
@@ -247,6 +246,9 @@ def main():
     with module.failures():
         groups = list_groups(directory, **{k: params[k] for k in ("name", "query", "parent", "parent_id", "source")})
         if params["members"]:
+            # Imported here: a listing without members does not compile the member code (docs/performance.md).
+            from ansible_collections.community.mimecast.plugins.module_utils.members import current_members
+
             groups = [dict(group, members=current_members(directory.client, group)) for group in groups]
     # Fed back as mimecast_group_tree's groups (with purge), these paths leave the directory as it is.
     listed = [g for g in groups if g["path"] is not None and listable(g["path"])]

@@ -33,20 +33,21 @@ from ansible.utils.vars import merge_hash
 
 from ansible_collections.community.mimecast.plugins.module_utils.credentials import (
     BASE_URL_ENV,
+    ConnectionOptionsError,
+    tenant_keys,
+)
+from ansible_collections.community.mimecast.plugins.module_utils.run_contract import (
+    INJECTED_OPTIONS,
     KEPT_OPTION,
     LOCKED_OPTION,
-    TOKEN_OPTION,
-    ConnectionOptionsError,
-    credential_key,
-    resolve_credentials,
-    tenant_key,
-)
-from ansible_collections.community.mimecast.plugins.module_utils.group_resolve import (
+    REUSE_OPTION,
+    ROOT_FACT,
     ROOT_OPTION,
-    ROOT_RESULT_KEY,
-    known_root,
+    TOKEN_FACT,
+    TOKEN_OPTION,
+    detach,
 )
-from ansible_collections.community.mimecast.plugins.module_utils.token_seal import REFUSED_KEY, RESULT_KEY, unseal
+from ansible_collections.community.mimecast.plugins.module_utils.token_seal import unseal
 from ansible_collections.community.mimecast.plugins.plugin_utils.run_store import RunStore
 from ansible_collections.community.mimecast.plugins.plugin_utils.tenant_lock import lock_path, tenant_lock
 
@@ -54,8 +55,6 @@ display = Display()
 
 # Seconds a kept token must still have to be passed on: a task that starts with it should not see it expire.
 REUSE_MARGIN = 300
-TOKEN_FACT = "token"
-ROOT_FACT = "directory_root"
 
 
 def added_requests(earlier, later):
@@ -85,8 +84,28 @@ class Tenant:
         self.client_secret = client_secret
 
 
+class Decision:
+    """What the controller decided for one task before its module runs (TenantAction._decide), and the kept token
+    it passed in (TenantAction._inject)."""
+
+    def __init__(self, tenant, reuse, locked, root_key, kept=None):
+        self.tenant = tenant
+        self.reuse = reuse  # a kept token may be passed in, and the one the module fetches is kept
+        self.locked = locked  # the module runs holding the tenant's lock
+        self.root_key = root_key  # the key the directory's root is kept under, None when nothing is kept
+        self.kept = kept  # the run's kept token as read before the lock
+        self.token = None  # the kept token passed in, if any
+
+    @property
+    def lock_key(self):
+        return self.tenant.lock_key if self.locked else None
+
+
 class TenantAction(ActionBase):
-    """The action of every community.mimecast module; ``_writes`` says whether it holds the tenant's lock."""
+    """The action of every community.mimecast module; ``_writes`` says whether it holds the tenant's lock.
+
+    Per task: decide (tenant, lock, token reuse), inject the options of the contract (module_utils/run_contract.py),
+    run the module, detach the private keys from its result, and keep what they carry in the run's store."""
 
     _writes = False
     _supports_check_mode = True
@@ -97,72 +116,92 @@ class TenantAction(ActionBase):
         del tmp  # tmp no longer has any effect
         wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
         try:
-            tenant = self._tenant()
-            args = dict(self._task.args)
             # The run's own local temporary directory: private to the user and removed when the run ends.
             store = RunStore(C.DEFAULT_LOCAL_TMP)
-            reuse = tenant is not None and tenant.token_key is not None and self._reuse_wanted(args) and not wrap_async
-            cached = store.get(tenant.token_key, TOKEN_FACT, REUSE_MARGIN) if reuse else None
-            locked = tenant is not None and self._writes and not self._task.check_mode
-            if reuse and cached is None:
-                locked = True  # the first token of the run for these credentials: one fork fetches it
-            with self._lock(tenant.lock_key if locked else None):
-                if locked and reuse:
-                    # re-read under the lock: a fork may have kept a token, or replaced a refused one, meanwhile
-                    cached = store.get(tenant.token_key, TOKEN_FACT, REUSE_MARGIN)
-                injected = reuse and cached is not None and not args.get(TOKEN_OPTION)
-                if injected:
-                    args[TOKEN_OPTION] = cached
-                args[KEPT_OPTION] = injected  # replacing any value the task gave
-                args[LOCKED_OPTION] = locked  # the same: only this plugin can know it holds the lock
-                if not reuse:
-                    args["reuse_token"] = False  # nothing here could keep it: the module returns none
-                # The directory's root, as a listing of this run proved it for the tenant (group_resolve.py).
-                root_key = tenant.lock_key if tenant is not None and not wrap_async else None
-                args[ROOT_OPTION] = store.get(root_key, ROOT_FACT) if root_key else None
-                module_result = self._run_module(args, task_vars, wrap_async, store, tenant, reuse, root_key)
-                if module_result.pop(REFUSED_KEY, False) and injected:
-                    # The kept token was refused at its first use, so the module ran nothing: run it once more,
-                    # under the lock, with the token another fork kept meanwhile, or with none (it fetches one).
-                    with self._lock(None if locked else tenant.lock_key):
-                        renewed = store.get(tenant.token_key, TOKEN_FACT, REUSE_MARGIN)
-                        if renewed is not None and renewed != cached:
-                            args[TOKEN_OPTION] = renewed
-                            display.vvv("community.mimecast: the kept API 2.0 token was refused; using a newer one")
-                        else:
-                            store.forget(tenant.token_key, TOKEN_FACT)
-                            del args[TOKEN_OPTION]
-                            display.vvv("community.mimecast: the kept API 2.0 token was refused; fetching a new one")
-                        args[KEPT_OPTION] = False
-                        args[LOCKED_OPTION] = True  # this run holds the lock
-                        refused = module_result.get("requests")
-                        module_result = self._run_module(args, task_vars, wrap_async, store, tenant, reuse, root_key)
-                        # The task's requests include the one its first run sent with the refused token.
-                        module_result["requests"] = added_requests(refused, module_result.get("requests"))
-            # the task's own arguments, as the user gave them
-            module_args = (module_result.get("invocation") or {}).get("module_args")
-            if isinstance(module_args, dict):
-                if injected and TOKEN_OPTION in module_args:
-                    module_args[TOKEN_OPTION] = None
-                for option in (ROOT_OPTION, KEPT_OPTION, LOCKED_OPTION):
-                    if option in module_args:
-                        module_args[option] = self._task.args.get(option)
-            result = merge_hash(result, module_result)
+            decision = self._decide(store, wrap_async)
+            with self._lock(decision.lock_key):
+                args = self._inject(decision, store)
+                module_result, refused = self._run_and_keep(args, task_vars, wrap_async, store, decision)
+                if refused and decision.token is not None:
+                    module_result = self._run_renewed(args, task_vars, wrap_async, store, decision, module_result)
+            result = merge_hash(result, self._as_given(module_result, decision))
         finally:
             if not wrap_async:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
 
-    def _run_module(self, args, task_vars, wrap_async, store, tenant, reuse, root_key):
-        """Run the module; keep what it returned for later tasks of the run (removed from its result)."""
+    def _decide(self, store, wrap_async):
+        """Which tenant the task talks to, whether it holds the tenant's lock, and whether tokens are reused."""
+        tenant = self._tenant()
+        reuse = tenant is not None and tenant.token_key is not None and self._reuse_wanted(self._task.args)
+        reuse = reuse and not wrap_async
+        kept = store.get(tenant.token_key, TOKEN_FACT, REUSE_MARGIN) if reuse else None
+        locked = tenant is not None and self._writes and not self._task.check_mode
+        if reuse and kept is None:
+            locked = True  # the first token of the run for these credentials: one fork fetches it
+        # The directory's root, as a listing of this run proved it for the tenant (group_resolve.py).
+        root_key = tenant.lock_key if tenant is not None and not wrap_async else None
+        return Decision(tenant, reuse, locked, root_key, kept)
+
+    def _inject(self, decision, store):
+        """The module's arguments: the task's, with the contract's options set (replacing any value the task gave)."""
+        args = dict(self._task.args)
+        kept = decision.kept
+        if decision.locked and decision.reuse:
+            # re-read under the lock: a fork may have kept a token, or replaced a refused one, meanwhile
+            kept = store.get(decision.tenant.token_key, TOKEN_FACT, REUSE_MARGIN)
+        if decision.reuse and kept is not None and not args.get(TOKEN_OPTION):
+            decision.token = kept
+        if decision.token is not None:
+            args[TOKEN_OPTION] = decision.token
+        args[KEPT_OPTION] = decision.token is not None
+        args[LOCKED_OPTION] = decision.locked  # only this plugin can know it holds the lock
+        if not decision.reuse:
+            args[REUSE_OPTION] = False  # nothing here could keep it: the module returns none
+        args[ROOT_OPTION] = store.get(decision.root_key, ROOT_FACT) if decision.root_key else None
+        return args
+
+    def _run_and_keep(self, args, task_vars, wrap_async, store, decision):
+        """Run the module, detach the contract's keys from its result and keep what they carry for later tasks of
+        the run; return ``(result, whether the kept token was refused)``."""
         module_result = self._execute_module(module_args=args, task_vars=task_vars, wrap_async=wrap_async)
-        sealed = module_result.pop(RESULT_KEY, None)
-        if reuse and sealed is not None:
-            self._keep(store, tenant, sealed)
-        learnt = known_root(module_result.pop(ROOT_RESULT_KEY, None))
-        if root_key and learnt is not None:
-            store.put(root_key, ROOT_FACT, learnt)
+        sealed, refused, learnt = detach(module_result)
+        if decision.reuse and sealed is not None:
+            self._keep(store, decision.tenant, sealed)
+        if decision.root_key and learnt is not None and learnt != args.get(ROOT_OPTION):  # nothing new: no write
+            store.put(decision.root_key, ROOT_FACT, learnt)
             display.vvv("community.mimecast: kept the directory's root id for later tasks of this run")
+        return module_result, refused
+
+    def _run_renewed(self, args, task_vars, wrap_async, store, decision, refused_result):
+        """The kept token was refused at its first use, so the module ran nothing: run it once more, under the
+        lock, with the token another fork kept meanwhile, or with none (it fetches one)."""
+        tenant = decision.tenant
+        with self._lock(None if decision.locked else tenant.lock_key):
+            renewed = store.get(tenant.token_key, TOKEN_FACT, REUSE_MARGIN)
+            if renewed is not None and renewed != decision.token:
+                args[TOKEN_OPTION] = renewed
+                display.vvv("community.mimecast: the kept API 2.0 token was refused; using a newer one")
+            else:
+                store.forget(tenant.token_key, TOKEN_FACT)
+                del args[TOKEN_OPTION]
+                display.vvv("community.mimecast: the kept API 2.0 token was refused; fetching a new one")
+            args[KEPT_OPTION] = False
+            args[LOCKED_OPTION] = True  # this run holds the lock
+            module_result = self._run_and_keep(args, task_vars, wrap_async, store, decision)[0]
+        # The task's requests include the one its first run sent with the refused token.
+        module_result["requests"] = added_requests(refused_result.get("requests"), module_result.get("requests"))
+        return module_result
+
+    def _as_given(self, module_result, decision):
+        """The module's result, its ``invocation`` showing the task's own arguments, as the user gave them."""
+        module_args = (module_result.get("invocation") or {}).get("module_args")
+        if isinstance(module_args, dict):
+            if decision.token is not None and TOKEN_OPTION in module_args:
+                module_args[TOKEN_OPTION] = None
+            for option in INJECTED_OPTIONS:
+                if option in module_args:
+                    module_args[option] = self._task.args.get(option)
         return module_result
 
     @contextlib.contextmanager
@@ -181,7 +220,7 @@ class TenantAction(ActionBase):
     @staticmethod
     def _reuse_wanted(args):
         try:
-            return boolean(args.get("reuse_token", True), strict=True)
+            return boolean(args.get(REUSE_OPTION, True), strict=True)
         except TypeError:
             return False  # the module refuses the value itself
 
@@ -205,8 +244,7 @@ class TenantAction(ActionBase):
             environment = dict(os.environ, **environment)
         args = self._task.args
         try:
-            lock_key = tenant_key(args, environment)
-            token_key = credential_key(args, environment)
+            lock_key, token_key, client_secret = tenant_keys(args, environment)  # one resolution a task
         except ConnectionOptionsError as exc:
             if not local and self._writes and not self._task.check_mode:
                 # the module may still find its credentials in the remote host's own environment
@@ -221,7 +259,7 @@ class TenantAction(ActionBase):
             return Tenant(lock_key)
         if not local and args.get("base_url") is None and BASE_URL_ENV not in environment:
             return Tenant(lock_key)  # the remote host's MIMECAST_BASE_URL may choose another host: no reuse
-        return Tenant(lock_key, token_key, resolve_credentials(args, environment)[1]["client_secret"])
+        return Tenant(lock_key, token_key, client_secret)
 
 
 class TenantLockAction(TenantAction):

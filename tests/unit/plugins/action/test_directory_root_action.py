@@ -10,7 +10,8 @@ import stat
 
 from ansible_collections.community.mimecast.plugins.action import mimecast_group_info as info_action
 from ansible_collections.community.mimecast.plugins.action import mimecast_group_tree as tree_action
-from ansible_collections.community.mimecast.plugins.module_utils.group_resolve import ROOT_OPTION, ROOT_RESULT_KEY
+from ansible_collections.community.mimecast.plugins.module_utils.run_contract import ROOT_OPTION, ROOT_RESULT_KEY
+from ansible_collections.community.mimecast.plugins.plugin_utils.run_store import RunStore
 from ansible_collections.community.mimecast.tests.unit.plugins.action.test_token_reuse_action import URL, task
 
 API1 = {"access_key": "ak-1", "secret_key": "c2VjcmV0", "app_id": "app-1", "app_key": "key-1", "base_url": URL}
@@ -60,3 +61,21 @@ def test_nothing_is_kept_or_passed_for_an_async_task(run_dir):
     task(module, dict(API1, name="A"), plugin_module=info_action, async_val=10)
     assert module.calls[0][ROOT_OPTION] is None
     assert [name for name in os.listdir(str(run_dir)) if "directory_root" in name] == []
+
+
+def test_a_root_the_task_was_given_is_not_written_again_and_a_new_one_is(run_dir, monkeypatch):
+    fact = {"id": "eNoROOT", "groups": 10000, "witness": "Finance"}
+    task(Module(learnt=fact), dict(API1, name="A"))
+    written = []
+    real_put = RunStore.put
+    monkeypatch.setattr(RunStore, "put", lambda self, *a, **k: written.append(a) or real_put(self, *a, **k))
+    again = Module(learnt=dict(fact))  # the next listing proves the same root: the kept file stays as it is
+    task(again, dict(API1, name="B"))
+    assert again.calls[0][ROOT_OPTION] == fact
+    assert written == []
+    moved = dict(fact, groups=10001)  # a group more: the fact changed, so it is kept
+    task(Module(learnt=moved), dict(API1, name="C"))
+    assert [a[1:] for a in written] == [("directory_root", moved)]
+    later = Module()
+    task(later, dict(API1, name="D"))
+    assert later.calls[0][ROOT_OPTION] == moved

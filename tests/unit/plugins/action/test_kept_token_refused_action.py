@@ -9,7 +9,10 @@ first use, a kept token makes it stop and say so; any other refused token it rep
 import threading
 
 from ansible_collections.community.mimecast.plugins.action import mimecast_group_info as info_action
-from ansible_collections.community.mimecast.plugins.module_utils.token_seal import REFUSED_KEY, RESULT_KEY, seal
+from ansible_collections.community.mimecast.plugins.module_utils.credentials import credential_key
+from ansible_collections.community.mimecast.plugins.module_utils.run_contract import REFUSED_RESULT_KEY as REFUSED_KEY
+from ansible_collections.community.mimecast.plugins.module_utils.run_contract import TOKEN_RESULT_KEY as RESULT_KEY
+from ansible_collections.community.mimecast.plugins.module_utils.token_seal import seal
 from ansible_collections.community.mimecast.plugins.plugin_utils import tenant_action
 from ansible_collections.community.mimecast.tests.unit.plugins.action.test_token_reuse_action import API2, task
 
@@ -45,7 +48,7 @@ class Module:
 
 
 def keep_revoked(run_dir):
-    tenant_action.RunStore(str(run_dir)).put(tenant_action.credential_key(API2, {}), "token", REVOKED, 1800)
+    tenant_action.RunStore(str(run_dir)).put(credential_key(API2, {}), "token", REVOKED, 1800)
 
 
 def test_eight_forks_meeting_a_revoked_kept_token_fetch_one_new_token(run_dir):
@@ -69,9 +72,7 @@ def test_eight_forks_meeting_a_revoked_kept_token_fetch_one_new_token(run_dir):
     # the second runs: one without a token (it fetched), the others with the one it kept
     second = [run.get("access_token") for run in module.runs if not run.get("kept_token")]
     assert sorted(second, key=str) == sorted([None] + ["token-1-" + "x" * 40] * (FORKS - 1), key=str)
-    assert tenant_action.RunStore(str(run_dir)).get(tenant_action.credential_key(API2, {}), "token") == (
-        "token-1-" + "x" * 40
-    )
+    assert tenant_action.RunStore(str(run_dir)).get(credential_key(API2, {}), "token") == ("token-1-" + "x" * 40)
 
 
 def test_writing_forks_meet_a_revoked_kept_token_once(run_dir):
@@ -85,7 +86,7 @@ def test_writing_forks_meet_a_revoked_kept_token_once(run_dir):
 def test_a_writing_task_reads_the_kept_token_again_inside_the_lock(run_dir, monkeypatch):
     keep_revoked(run_dir)
     store = tenant_action.RunStore(str(run_dir))
-    key = tenant_action.credential_key(API2, {})
+    key = credential_key(API2, {})
     real_lock = tenant_action.TenantAction._lock
 
     def lock_after_a_fork_renewed(self, lock_key):

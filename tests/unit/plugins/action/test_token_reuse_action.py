@@ -13,7 +13,9 @@ import pytest
 
 from ansible_collections.community.mimecast.plugins.action import mimecast_group as group_action
 from ansible_collections.community.mimecast.plugins.action import mimecast_group_info as info_action
-from ansible_collections.community.mimecast.plugins.module_utils.token_seal import RESULT_KEY, seal
+from ansible_collections.community.mimecast.plugins.module_utils.credentials import credential_key
+from ansible_collections.community.mimecast.plugins.module_utils.run_contract import TOKEN_RESULT_KEY as RESULT_KEY
+from ansible_collections.community.mimecast.plugins.module_utils.token_seal import seal
 from ansible_collections.community.mimecast.plugins.plugin_utils import tenant_action
 
 URL = "http://127.0.0.1:8080"
@@ -101,7 +103,7 @@ def test_a_token_close_to_its_expiry_is_not_passed_on(run_dir):
     module = Module()
     task(module, dict(API2, name="A"))
     store = tenant_action.RunStore(str(run_dir))
-    key = tenant_action.credential_key(API2, {})
+    key = credential_key(API2, {})
     store.put(key, "token", "old-token", expires_in=tenant_action.REUSE_MARGIN - 1)
     task(module, dict(API2, name="B"))
     assert "access_token" not in module.calls[1] and module.issued == 2

@@ -13,13 +13,14 @@ from ansible_collections.community.mimecast.plugins.module_utils.group_flows imp
     ensure_present,
     list_groups,
 )
-from ansible_collections.community.mimecast.plugins.module_utils.group_resolve import known_root, listing_pages
+from ansible_collections.community.mimecast.plugins.module_utils.group_resolve import listing_pages
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import (
     GroupError,
     GroupTree,
     ParentNotFound,
     group_facts,
 )
+from ansible_collections.community.mimecast.plugins.module_utils.run_contract import known_root
 from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.directory_fake import (
     ROOT,
     DirectorySession,

@@ -9,7 +9,9 @@ import json
 import pytest
 import requests
 
-from ansible_collections.community.mimecast.plugins.module_utils.token_seal import REFUSED_KEY, RESULT_KEY, unseal
+from ansible_collections.community.mimecast.plugins.module_utils.run_contract import REFUSED_RESULT_KEY as REFUSED_KEY
+from ansible_collections.community.mimecast.plugins.module_utils.run_contract import TOKEN_RESULT_KEY as RESULT_KEY
+from ansible_collections.community.mimecast.plugins.module_utils.token_seal import unseal
 from ansible_collections.community.mimecast.plugins.modules import mimecast_group_info
 from ansible_collections.community.mimecast.tests.unit.plugins.modules.test_mimecast_group import module_args
 

@@ -1,0 +1,35 @@
+# Copyright (c) community.mimecast contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What importing each module costs a task: code a task may not need is imported where it is needed, so a task
+without it does not compile it (docs/performance.md). Checked in a fresh interpreter, since this one has imported
+everything already."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+PACKAGE = "ansible_collections.community.mimecast.plugins."
+
+
+def imported_after(module):
+    """The collection's module_utils a fresh interpreter holds after importing ``module``."""
+    code = (
+        "import importlib, json, sys; importlib.import_module(%r); "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(%r))))"
+    ) % (PACKAGE + "modules." + module, PACKAGE + "module_utils.")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    return set(name.rsplit(".", 1)[1] for name in json.loads(output))
+
+
+@pytest.mark.parametrize("module", ["mimecast_group", "mimecast_group_info"])
+def test_a_task_without_members_does_not_import_the_member_code(module):
+    loaded = imported_after(module)
+    assert "client" in loaded  # the check sees the module's imports at all
+    assert "members" not in loaded
+    assert not loaded & {"tree_plan", "tree_apply", "tree_members"}
