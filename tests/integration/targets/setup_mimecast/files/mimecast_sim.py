@@ -17,7 +17,7 @@ by the next target. Each target empties it first (``mimecast_sim_control: {call:
     python mimecast_sim.py config INTEGRATION_CONFIG OUT
                                 for a script target: ensure(), then write OUT, the variables its playbooks
                                 take with -e @OUT (INTEGRATION_CONFIG's, if that file exists, win), print OUT
-    python mimecast_sim.py serve --owner PID --owner-start TICKS --state FILE
+    python mimecast_sim.py serve --simulator PATH --owner PID --owner-start TICKS --state FILE
                                 the simulator process itself (ensure() starts it)
 
 The credential kinds the targets loop over (``mimecast_auth_kinds``: api1, API 1.0 keys; api2, API 2.0 client)
@@ -52,21 +52,17 @@ class SimulatorError(Exception):
     pass
 
 
-def _simulator_module():
+def _simulator_path():
     """tests/simulator/mimecast_simulator.py of the collection this file is in (or in a copy inside it)."""
     here = os.path.dirname(os.path.abspath(__file__))
     while True:
         candidate = os.path.join(here, "tests", "simulator", "mimecast_simulator.py")
         if os.path.exists(candidate):
-            break
+            return candidate
         parent = os.path.dirname(here)
         if parent == here:
             raise SimulatorError("no tests/simulator/mimecast_simulator.py above %s" % __file__)
         here = parent
-    spec = importlib.util.spec_from_file_location("mimecast_simulator", candidate)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _stat(pid):
@@ -138,11 +134,18 @@ def _read_json(path):
 
 
 def _sweep(directory):
-    """Remove the state files of simulators that ended without doing it (SIGKILL)."""
-    for path in glob.glob(os.path.join(directory, "*.json")):
-        info = _read_json(path)
-        if info and not alive(info["pid"], info.get("pid_start", "")):
-            _remove(path, ".json", ".log")
+    """Remove the files of owners that are gone, if their simulator is gone too (it was killed, or never started)."""
+    for path in glob.glob(os.path.join(directory, "*-*.*")):
+        name = os.path.basename(path).rpartition(".")[0]
+        owner, _dash, start = name.partition("-")
+        info = _read_json(os.path.join(directory, name + ".json"))
+        if not owner.isdigit() or alive(int(owner), "" if start == "x" else start):
+            continue
+        if not (info and alive(info["pid"], info.get("pid_start", ""))):
+            try:
+                os.remove(path)
+            except OSError:
+                pass
 
 
 def _remove(state, *suffixes):
@@ -168,8 +171,8 @@ def ensure(python=None):
         log_path = os.path.join(directory, name + ".log")
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                [python or sys.executable, os.path.abspath(__file__), "serve", "--owner", str(owner),
-                 "--owner-start", start, "--state", state],
+                [python or sys.executable, os.path.abspath(__file__), "serve", "--simulator", _simulator_path(),
+                 "--owner", str(owner), "--owner-start", start, "--state", state],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, close_fds=True,
                 start_new_session=True,  # not in the caller's process group: a run's end must not depend on it
             )  # fmt: skip
@@ -183,13 +186,19 @@ def ensure(python=None):
             time.sleep(0.05)
         if process.poll() is None:
             process.kill()
+            problem = "was not ready within %ds" % START_TIMEOUT
+        else:
+            problem = "ended with status %d before it was ready" % process.returncode
         with open(log_path, errors="replace") as handle:
             output = handle.read()
-        raise SimulatorError("the simulator did not start within %ds: %s" % (START_TIMEOUT, output.strip()))
+        os.remove(log_path)
+        raise SimulatorError("the simulator %s: %s" % (problem, output.strip()))
 
 
-def serve(owner, owner_start, state):
-    simulator = _simulator_module()
+def serve(simulator_path, owner, owner_start, state):
+    spec = importlib.util.spec_from_file_location("mimecast_simulator", simulator_path)
+    simulator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(simulator)
     server = simulator.SimulatorServer("127.0.0.1", 0, log_requests=False).start()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -244,6 +253,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command")
     serving = commands.add_parser("serve")
+    serving.add_argument("--simulator", required=True)
     serving.add_argument("--owner", type=int, required=True)
     serving.add_argument("--owner-start", default="")
     serving.add_argument("--state", required=True)
@@ -252,7 +262,7 @@ def main():
     configuring.add_argument("out")
     args = parser.parse_args()
     if args.command == "serve":
-        return serve(args.owner, args.owner_start, args.state)
+        return serve(args.simulator, args.owner, args.owner_start, args.state)
     if args.command == "config":
         try:
             print(config(args.integration_config, args.out))
