@@ -28,10 +28,7 @@ import antsibull_nox
 import nox
 import yaml
 from antsibull_nox.ansible import get_supported_core_versions
-from antsibull_nox.cd import init_cd
 from antsibull_nox.config import CONFIG_FILENAME, load_config_from_toml
-from antsibull_nox.interpret_config import interpret_config
-from antsibull_nox.reporting import setup as setup_reporting
 from antsibull_nox.sessions.collections import prepare_collections
 
 ROOT = Path(__file__).resolve().parent
@@ -45,32 +42,34 @@ from simulator import Simulator  # noqa: E402
 nox.options.default_venv_backend = "venv"
 nox.options.download_python = "never"
 
-# The ansible-core matrix: antsibull-nox.toml's [sessions.ansible_test_*], read with antsibull-nox's own reader.
+# The ansible-core matrix: antsibull-nox.toml's [sessions.ansible_test_*], read with antsibull-nox's own reader, the
+# releases of each range as antsibull-nox lists them.
 CONFIG = load_config_from_toml(ROOT / CONFIG_FILENAME)
+ANSIBLE_TEST = {
+    "sanity": "ansible_test_sanity",
+    "units": "ansible_test_units",
+    "integration": "ansible_test_integration_w_default_container",
+}
+TABLES = {kind: getattr(CONFIG.sessions, field) for kind, field in ANSIBLE_TEST.items()}
 MATRIX = {
     kind: [str(core) for core in get_supported_core_versions(
-        include_devel=settings.include_devel, include_milestone=settings.include_milestone,
-        min_version=settings.min_version, max_version=settings.max_version,
-        except_versions=tuple(settings.except_versions),
+        min_version=table.min_version, max_version=table.max_version, except_versions=tuple(table.except_versions)
     )]
-    for kind, settings in (
-        ("sanity", CONFIG.sessions.ansible_test_sanity), ("units", CONFIG.sessions.ansible_test_units),
-        ("integration", CONFIG.sessions.ansible_test_integration_w_default_container),
-    )
+    for kind, table in TABLES.items()
 }  # fmt: skip
-UNITS_PYTHONS = CONFIG.sessions.ansible_test_units.core_python_versions
-PYTHON = {str(core): str(pythons[0]) for core, pythons in UNITS_PYTHONS.items()}
+# The Python of each release: that of its units, and for integration that of its integration.
+PYTHON, INTEGRATION_PYTHON = (
+    {str(core): str(pythons[0]) for core, pythons in TABLES[kind].core_python_versions.items()}
+    for kind in ("units", "integration")
+)
 INTEGRATION_CORES = MATRIX["integration"]
 # Ours, not antsibull-nox's: the ansible-core whose integration runs every target (the `slow` ones too, in a session
 # of their own) with both credential kinds, and whose units and integration (but the slow targets) measure coverage;
 # its Python runs the demo, the linters, the build and the docs. The AWX jobs run on it and on the newest.
 FULL_CORE = "2.19"
-AWX_CORES = sorted({FULL_CORE, MATRIX["units"][-1]}, key=lambda core: tuple(map(int, core.split("."))))
+AWX_CORES = sorted({FULL_CORE, MATRIX["units"][-1]})
 # module_utils line coverage below this fails coverage-<FULL_CORE>.
 COVERAGE_MINIMUM = 95
-missing = [core for cores in MATRIX.values() for core in cores if core not in PYTHON]
-if missing or FULL_CORE not in INTEGRATION_CORES:
-    raise RuntimeError(f"{CONFIG_FILENAME}: no Python for {missing} in core_python_versions, or no {FULL_CORE} tests")
 # The credential kinds of the integration targets (setup_mimecast): api1, API 1.0 keys; api2, API 2.0 client.
 AUTH_KINDS = ("api1", "api2")
 
@@ -201,48 +200,49 @@ def add_coverage_session(core: str, python: str) -> None:
 
 
 def add_ansible_test(name: str, core: str, what: str, params: list[str], before, after, group: str) -> None:
-    """One ansible-test session, built with the matrix's Python.
+    """One ansible-test session, built with the matrix's Python (of the release's integration for integration).
 
     add_ansible_test_session lets nox take the first Python on PATH that the ansible-core supports. Without
     --venv, ansible-test runs with `--python X.Y` wherever python X.Y is first on PATH: the session's own
     environment only if it was built from X.Y (so the Python is pinned here), otherwise the machine's Python,
     into which --requirements would install.
     """
+    python = INTEGRATION_PYTHON.get(core, PYTHON[core]) if params[0] == "integration" else PYTHON[core]
     antsibull_nox.add_ansible_test_session(
         name=name,
         description=f"{what}{', with coverage' if '--coverage' in params else ''}, ansible-core {core}",
-        ansible_test_params=[params[0], "--python", PYTHON[core], "--color", "no", *params[1:]],
+        ansible_test_params=[params[0], "--python", python, "--color", "no", *params[1:]],
         ansible_core_version=core,
         ansible_core_source="pypi",
         default=False,
         callback_before=before,
         callback_after=after,
     )
-    nox.registry.get()[name].python = PYTHON[core]
+    nox.registry.get()[name].python = python
     if group:
         gate(name, group)
 
 
 # In the order `make test` starts them, longest first, so that its two workers end at about the same time: the
-# integration runs (FULL_CORE's in two sessions, the `slow` targets and the others), sanity, units.
-for core in sorted(INTEGRATION_CORES, key=lambda core: core != FULL_CORE):
-    # Coverage on FULL_CORE only: it slows every module run of an integration test two- to threefold. The slow
-    # targets run without it: they add no line to what the units and the other targets cover (measured: 1,799 of
-    # 1,827 module_utils lines either way), and coverage would more than double their time. On FULL_CORE the
-    # targets whose scenarios VVVV_TARGET (a slow target) runs at -vvvv do not run again in integration-X.Y.
-    measure = ["--coverage"] if core == FULL_CORE else []
+# integration runs (FULL_CORE's in two sessions, the `slow` targets and the others), sanity, units. Integration on an
+# ansible-core outside INTEGRATION_CORES is no gate: by hand (make gate-integration-2.17), with both credential kinds.
+for core in sorted(MATRIX["units"], key=lambda core: (core != FULL_CORE, core not in INTEGRATION_CORES)):
+    group = "integration" if core in INTEGRATION_CORES else ""
     if core == FULL_CORE and has_slow_targets():
         add_ansible_test(
             f"integration-slow-{core}", core, "ansible-test integration, the targets with the alias slow",
             ["integration", "--requirements", *([] if "--" in sys.argv[1:] else ["slow/"])],
-            before_ansible_test(core, auth_kinds(core, slow=True)),
-            drop_ansible_test_tmp, "integration",
+            before_ansible_test(core, auth_kinds(core, slow=True)), drop_ansible_test_tmp, group,
         )  # fmt: skip
-    once = [option for target in run_at_vvvv() for option in ("--exclude", target)] if core == FULL_CORE else []
+    # Coverage on FULL_CORE only: it slows every module run of an integration test two- to threefold. The slow
+    # targets run without it: they add no line to what the units and the other targets cover (measured: 1,799 of
+    # 1,827 module_utils lines either way), and coverage would more than double their time. On FULL_CORE the
+    # targets whose scenarios VVVV_TARGET (a slow target) runs at -vvvv do not run again in integration-X.Y.
+    once = ["--coverage", *(option for target in run_at_vvvv() for option in ("--exclude", target))]
     add_ansible_test(
         f"integration-{core}", core, "ansible-test integration against the simulator",
-        ["integration", "--requirements", *measure, *slow_exclude(), *once],
-        before_ansible_test(core, auth_kinds(core)), drop_ansible_test_tmp, "integration",
+        ["integration", "--requirements", *(once if core == FULL_CORE else []), *slow_exclude()],
+        before_ansible_test(core, auth_kinds(core)), drop_ansible_test_tmp, group,
     )  # fmt: skip
 for core in MATRIX["sanity"]:
     add_ansible_test(
@@ -255,12 +255,6 @@ for core in MATRIX["units"]:
         f"units-{core}", core, "ansible-test units", ["units", "--requirements", *measure], before_ansible_test(core),
         drop_ansible_test_tmp, "units",
     )  # fmt: skip
-    if core not in INTEGRATION_CORES:  # by hand: make gate-integration-2.17 (both credential kinds)
-        add_ansible_test(
-            f"integration-{core}", core, "ansible-test integration against the simulator",
-            ["integration", "--requirements", *slow_exclude()], before_ansible_test(core, auth_kinds(core)),
-            drop_ansible_test_tmp, "",
-        )  # fmt: skip
 
 
 def add_awx_session(core: str) -> None:
@@ -279,21 +273,9 @@ def add_awx_session(core: str) -> None:
 for core in AWX_CORES:
     add_awx_session(core)
 
-# The other sessions of antsibull-nox.toml are antsibull-nox's (what antsibull_nox.load_antsibull_nox_toml() does,
-# without its ansible-test sessions: those are above).
-setup_reporting()
-init_cd(config=CONFIG, config_path=Path(CONFIG_FILENAME), ignore_previous_calls=True)
-interpret_config(
-    CONFIG.model_copy(
-        update={
-            "sessions": CONFIG.sessions.model_copy(
-                update=dict.fromkeys(
-                    ("ansible_test_sanity", "ansible_test_units", "ansible_test_integration_w_default_container")
-                )
-            )
-        }
-    )
-)
+# Every session of antsibull-nox.toml, among them antsibull-nox's own ansible-test sessions of the same matrix
+# (ansible-test-sanity-X.Y, ...), which run in a container: for a machine that has an engine. No gate here.
+antsibull_nox.load_antsibull_nox_toml()
 for name, group in (
     ("formatters", "ruff"), ("codeqa", "ruff"), ("antsibull-nox-config", "ruff"), ("ansible-lint", "lint"),
     ("docs-check", "docs"), ("extra-checks", "extra"), ("build-import-check", "importer"),

@@ -37,11 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-
-try:
-    from urllib.request import urlopen
-except ImportError:  # pragma: no cover (Python 2 is not a controller Python)
-    urlopen = None
+from urllib.request import urlopen
 
 START_TIMEOUT = 30
 AUTH_KINDS = ["api1", "api2"]
@@ -119,7 +115,7 @@ def state_dir():
 
 def _healthy(url):
     try:
-        with urlopen(url + "/_sim/health", timeout=5) as response:  # noqa: S310 (the loopback simulator)
+        with urlopen(url + "/_sim/health", timeout=5) as response:
             return response.status == 200
     except (OSError, ValueError):
         return False
