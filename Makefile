@@ -62,7 +62,7 @@ help:
 # NOT-RUN, which fails the run like FAIL and TIMEOUT.
 test $(GROUPS): venv-nox
 	@rm -rf $(LOGS); mkdir -p $(LOGS); begin=$$(date +%s); \
-	sessions="$$($(call NOX_SESSIONS,$(if $(filter test,$@),gate,$@)))"; \
+	sessions="$$($(call NOX_SESSIONS,$(if $(filter test,$@),gate,$@)))"; [ -n "$$sessions" ] || exit 1; \
 	echo "$@: $$(wc -w <<< "$$sessions") gates, $(CI_JOBS) at a time; logs in $(LOGS)/"; \
 	$(MAKE) --no-print-directory -k -j$(CI_JOBS) GATE_LOG=1 $$(printf 'gate-%s ' $$sessions) || true; \
 	{ cat $(LOGS)/results 2>/dev/null || true; for session in $$sessions; do \
