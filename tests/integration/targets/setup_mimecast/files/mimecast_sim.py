@@ -7,9 +7,9 @@
 The simulator (tests/simulator/mimecast_simulator.py) belongs to an owner process: the nearest ansible-test above
 the caller or, when a playbook or a runme.sh is run by hand, the caller's session leader (the shell). One
 simulator serves every target of that owner; a state file named after the owner (its pid and start time, in
-``$TMPDIR/mimecast-sim-<uid>/``) says where it listens. The simulator watches its owner and stops, removing the
-state file, within a second of the owner's end, however it ended (SIGKILL included): nothing outlives the run,
-and two runs at once (two ansible-test sessions) each have their own. A simulator that died is started again
+``$TMPDIR/mimecast-sim-<uid>/``) says where it listens. The simulator looks at its owner every half second and
+stops, removing the state file, once the owner is gone, however it ended (SIGKILL included): nothing outlives the
+run, and two runs at once (two ansible-test sessions) each have their own. A simulator that died is started again
 by the next target. Each target empties it first (``mimecast_sim_control: {call: reset}``).
 
     ensure()                    start or find the owner's simulator: {url, ca_cert, pid, owner, credentials}
