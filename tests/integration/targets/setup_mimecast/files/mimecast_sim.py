@@ -164,10 +164,11 @@ def ensure(python=None):
         if info and alive(info["pid"], info.get("pid_start", "")) and _healthy(info["url"]):
             return info
         _sweep(directory)
+        simulator = _simulator_path()
         log_path = os.path.join(directory, name + ".log")
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                [python or sys.executable, os.path.abspath(__file__), "serve", "--simulator", _simulator_path(),
+                [python or sys.executable, os.path.abspath(__file__), "serve", "--simulator", simulator,
                  "--owner", str(owner), "--owner-start", start, "--state", state],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, close_fds=True,
                 start_new_session=True,  # not in the caller's process group: a run's end must not depend on it
