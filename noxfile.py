@@ -2,20 +2,20 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The collection's test sessions. `make test` runs them through tests/ci/run_gates.py (docs/development.md).
+"""The collection's test sessions: `make test` runs every session tagged `gate`, two at a time (docs/development.md).
 
-antsibull-nox defines the lint, docs, extra, license, build/import and ansible-lint sessions from
-antsibull-nox.toml, and the ansible-test matrix below with add_ansible_test_session (there is no container
-engine here: sanity runs with --venv, units and integration in the session's own environment, which nox
-keeps between runs, with --requirements). The sessions antsibull-nox has no equivalent for are plain nox
-sessions at the end. The ansible-core matrix is the Makefile's (MATRIX, SANITY_CORES, INTEGRATION_CORES,
-FULL_CORE, COVERAGE_MINIMUM).
+antsibull-nox defines the lint, docs, extra, build/import and ansible-lint sessions from antsibull-nox.toml, which
+also holds the ansible-core matrix ([sessions.ansible_test_*]). antsibull-nox's own ansible-test sessions need a
+container engine, which this machine lacks, so the sessions of that matrix are defined here with
+add_ansible_test_session: sanity runs with --venv, units and integration in the session's own environment, which nox
+keeps between runs, with --requirements. The integration targets start the Mimecast simulator themselves
+(setup_mimecast). The sessions antsibull-nox has no equivalent for are plain nox sessions at the end.
 """
 
 from __future__ import annotations
 
-import atexit
 import glob
+import json
 import os
 import re
 import shutil
@@ -27,6 +27,8 @@ from pathlib import Path
 import antsibull_nox
 import nox
 import yaml
+from antsibull_nox.ansible import get_supported_core_versions
+from antsibull_nox.config import CONFIG_FILENAME, load_config_from_toml
 from antsibull_nox.sessions.collections import prepare_collections
 
 ROOT = Path(__file__).resolve().parent
@@ -35,28 +37,46 @@ REQUIREMENTS = CI / "requirements"
 sys.path.insert(0, str(CI))
 
 import place_get_pip  # noqa: E402 (tests/ci is not a package)
-from simulator import AUTH_KINDS, Simulator  # noqa: E402
+from simulator import Simulator  # noqa: E402
 
 nox.options.default_venv_backend = "venv"
 nox.options.download_python = "never"
-antsibull_nox.load_antsibull_nox_toml()
+
+# The ansible-core matrix: antsibull-nox.toml's [sessions.ansible_test_*], read with antsibull-nox's own reader, the
+# releases of each range as antsibull-nox lists them.
+CONFIG = load_config_from_toml(ROOT / CONFIG_FILENAME)
+ANSIBLE_TEST = {
+    "sanity": "ansible_test_sanity",
+    "units": "ansible_test_units",
+    "integration": "ansible_test_integration_w_default_container",
+}
+TABLES = {kind: getattr(CONFIG.sessions, field) for kind, field in ANSIBLE_TEST.items()}
+MATRIX = {
+    kind: [str(core) for core in get_supported_core_versions(
+        min_version=table.min_version, max_version=table.max_version, except_versions=tuple(table.except_versions)
+    )]
+    for kind, table in TABLES.items()
+}  # fmt: skip
+# The Python of each release: that of its units, and for integration that of its integration.
+PYTHON, INTEGRATION_PYTHON = (
+    {str(core): str(pythons[0]) for core, pythons in TABLES[kind].core_python_versions.items()}
+    for kind in ("units", "integration")
+)
+INTEGRATION_CORES = MATRIX["integration"]
+# Ours, not antsibull-nox's: the ansible-core whose integration runs every target (the `slow` ones too, in a session
+# of their own) with both credential kinds, and whose units and integration (but the slow targets) measure coverage;
+# its Python runs the demo, the linters, the build and the docs. The AWX jobs run on it and on the newest.
+FULL_CORE = "2.19"
+AWX_CORES = sorted({FULL_CORE, MATRIX["units"][-1]})
+# module_utils line coverage below this fails coverage-<FULL_CORE>.
+COVERAGE_MINIMUM = 95
+# The credential kinds of the integration targets (setup_mimecast): api1, API 1.0 keys; api2, API 2.0 client.
+AUTH_KINDS = ("api1", "api2")
 
 
-def makefile_setting(name: str) -> str:
-    """The value of ``NAME := value`` in the Makefile: one place for the matrix."""
-    match = re.search(r"^%s :?= (.*)$" % name, (ROOT / "Makefile").read_text(), re.M)
-    if not match:
-        raise RuntimeError(f"noxfile.py: no {name} in the Makefile")
-    return match.group(1).strip()
-
-
-MATRIX = dict(entry.split(":") for entry in makefile_setting("MATRIX").split())
-SANITY_CORES = makefile_setting("SANITY_CORES").split()
-INTEGRATION_CORES = makefile_setting("INTEGRATION_CORES").split()
-FULL_CORE = makefile_setting("FULL_CORE").replace("$(TOOLS_CORE)", makefile_setting("TOOLS_CORE"))
-COVERAGE_MINIMUM = makefile_setting("COVERAGE_MINIMUM")
-TOOLS_CORE = makefile_setting("TOOLS_CORE")
-AWX_CORES = makefile_setting("AWX_CORES").split()
+def gate(name: str, *tags: str) -> None:
+    """Tag a session as a gate of `make test` (and of `make <tag>`): the Makefile asks nox for the list."""
+    nox.registry.get()[name].tags = ["gate", *tags]
 
 
 def place_get_pip_scripts() -> None:
@@ -71,16 +91,32 @@ def place_get_pip_scripts() -> None:
             place_get_pip.place(version)
 
 
+def before_sanity() -> None:
+    """No entry in tests/sanity/ignore-*.txt is allowed: fix the findings instead. Then the offline get-pip."""
+    entries = [
+        f"{path}: {line}"
+        for path in sorted(glob.glob("tests/sanity/ignore-*.txt"))
+        for line in Path(path).read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if entries:
+        raise RuntimeError("entries in tests/sanity/ignore-*.txt are not allowed:\n" + "\n".join(entries))
+    place_get_pip_scripts()
+
+
 def coverage_export(core: str) -> Path:
     """Where units and integration of one ansible-core export their coverage data for its coverage session."""
     return ROOT / ".build" / f"coverage-{core}"
 
 
-def before_ansible_test(core: str):
+def before_ansible_test(core: str, auth_kinds: tuple[str, ...] = ()):
     def callback() -> None:
         # Read by antsibull-nox after ansible-test --coverage: `ansible-test coverage combine --export` here.
         os.environ["ANTSIBULL_NOX_COVERAGE_DESTINATION"] = str(coverage_export(core))
         os.environ["ANTSIBULL_NOX_COVERAGE_NO_XML"] = "true"
+        if auth_kinds:  # in the collection copy; the targets start the simulator themselves
+            config = {"mimecast_auth_kinds": list(auth_kinds)}
+            Path("tests", "integration", "integration_config.yml").write_text(json.dumps(config) + "\n")
 
     return callback
 
@@ -107,28 +143,6 @@ def auth_kinds(core: str, slow: bool = False) -> tuple[str, ...]:
         return AUTH_KINDS[:1]
     others = [other for other in INTEGRATION_CORES if other != FULL_CORE]
     return (AUTH_KINDS[others.index(core) % len(AUTH_KINDS)],)
-
-
-class SimulatorAround:
-    """Starts the simulator before ansible-test integration, writes its integration_config.yml, stops it after."""
-
-    def __init__(self, core: str, slow: bool = False) -> None:
-        self.prepare = before_ansible_test(core)
-        self.auth_kinds = auth_kinds(core, slow)
-        self.simulator: Simulator | None = None
-
-    def before(self) -> None:
-        self.prepare()
-        self.simulator = Simulator().__enter__()
-        atexit.register(self.after)  # also when ansible-test failed, and the callback after it never ran
-        config = Path("tests", "integration", "integration_config.yml")  # in the collection copy
-        config.write_text(self.simulator.integration_config(self.auth_kinds))
-
-    def after(self) -> None:
-        if self.simulator is not None:
-            self.simulator.__exit__(None, None, None)
-            self.simulator = None
-            drop_ansible_test_tmp()
 
 
 def has_slow_targets() -> bool:
@@ -178,78 +192,98 @@ def add_coverage_session(core: str, python: str) -> None:
             for path in exported:
                 shutil.copy(path, data / path.name)
             session.log(f"coverage data: {', '.join(path.name for path in exported)}")
-            session.run("python", str(CI / "coverage_check.py"), "--minimum", COVERAGE_MINIMUM)
+            session.run("python", str(CI / "coverage_check.py"), "--minimum", str(COVERAGE_MINIMUM))
 
     coverage.__doc__ = f"Line coverage of plugins/ by units and integration together, ansible-core {core}."
     nox.session(name=f"coverage-{core}", python=python, default=False)(coverage)
+    gate(f"coverage-{core}", "coverage")
 
 
-def pin_python(session: str, python: str) -> None:
-    """Make nox build the session with the matrix's Python.
+def add_ansible_test(name: str, core: str, what: str, params: list[str], before, after, group: str) -> None:
+    """One ansible-test session, built with the matrix's Python (of the release's integration for integration).
 
     add_ansible_test_session lets nox take the first Python on PATH that the ansible-core supports. Without
     --venv, ansible-test runs with `--python X.Y` wherever python X.Y is first on PATH: the session's own
-    environment only if it was built from X.Y, otherwise the machine's Python, into which --requirements
-    would install.
+    environment only if it was built from X.Y (so the Python is pinned here), otherwise the machine's Python,
+    into which --requirements would install.
     """
-    nox.registry.get()[session].python = python
+    python = INTEGRATION_PYTHON.get(core, PYTHON[core]) if params[0] == "integration" else PYTHON[core]
+    antsibull_nox.add_ansible_test_session(
+        name=name,
+        description=f"{what}{', with coverage' if '--coverage' in params else ''}, ansible-core {core}",
+        ansible_test_params=[params[0], "--python", python, "--color", "no", *params[1:]],
+        ansible_core_version=core,
+        ansible_core_source="pypi",
+        default=False,
+        callback_before=before,
+        callback_after=after,
+    )
+    nox.registry.get()[name].python = python
+    if group:
+        gate(name, group)
 
 
-for core, python in MATRIX.items():
-    # --python finds the session's own interpreter (pin_python), so units and integration install their
-    # requirements there once instead of into a new venv on every run.
-    common = ["--python", python, "--color", "no"]
-    if core in SANITY_CORES:
-        antsibull_nox.add_ansible_test_session(
-            name=f"sanity-{core}",
-            description=f"ansible-test sanity, ansible-core {core}",
-            ansible_test_params=["sanity", "--venv", *common],
-            ansible_core_version=core,
-            ansible_core_source="pypi",
-            default=False,
-            callback_before=place_get_pip_scripts,
-            callback_after=drop_ansible_test_tmp,
-        )
-        pin_python(f"sanity-{core}", python)
-    # Coverage on FULL_CORE only (see the Makefile): it slows every module run of an integration test.
-    coverage = ["--coverage"] if core == FULL_CORE else []
-    # units-X.Y, integration-X.Y and, on FULL_CORE, integration-slow-X.Y: the `slow` targets in a session of their
-    # own, so that the two halves of its integration run go to the two workers of `make test` and each has a
-    # short gate of its own (the Makefile passes that session its targets: `slow/`, or those of TARGETS).
-    # The slow targets run without coverage: they add no line to what the units and the other targets cover
-    # (measured: 1,799 of 1,827 module_utils lines either way), and coverage would more than double their time.
-    # On FULL_CORE the targets whose scenarios VVVV_TARGET (a slow target) runs at -vvvv do not run again here.
-    once = [option for target in run_at_vvvv() for option in ("--exclude", target)] if core == FULL_CORE else []
-    around = SimulatorAround(core)
-    kinds = [
-        ("units", "ansible-test units", ["units"], coverage, before_ansible_test(core), drop_ansible_test_tmp),
-        ("integration", "ansible-test integration against the simulator", ["integration", *slow_exclude(), *once],
-         coverage, around.before, around.after),
-    ]  # fmt: skip
+# In the order `make test` starts them, longest first, so that its two workers end at about the same time: the
+# integration runs (FULL_CORE's in two sessions, the `slow` targets and the others), sanity, units. Integration on an
+# ansible-core outside INTEGRATION_CORES is no gate: by hand (make gate-integration-2.17), with both credential kinds.
+for core in sorted(MATRIX["units"], key=lambda core: (core != FULL_CORE, core not in INTEGRATION_CORES)):
+    group = "integration" if core in INTEGRATION_CORES else ""
     if core == FULL_CORE and has_slow_targets():
-        around_slow = SimulatorAround(core, slow=True)
-        kinds.append(
-            ("integration-slow", "ansible-test integration, the targets with the alias slow", ["integration"], [],
-             around_slow.before, around_slow.after)
+        add_ansible_test(
+            f"integration-slow-{core}", core, "ansible-test integration, the targets with the alias slow",
+            ["integration", "--requirements", *([] if "--" in sys.argv[1:] else ["slow/"])],
+            before_ansible_test(core, auth_kinds(core, slow=True)), drop_ansible_test_tmp, group,
         )  # fmt: skip
-    for kind, what, params, measure, before, after in kinds:
-        antsibull_nox.add_ansible_test_session(
-            name=f"{kind}-{core}",
-            description=f"{what}{', with coverage' if measure else ''}, ansible-core {core}",
-            ansible_test_params=[params[0], *common, "--requirements", *measure, *params[1:]],
-            ansible_core_version=core,
-            ansible_core_source="pypi",
-            default=False,
-            callback_before=before,
-            callback_after=after,
-        )
-        pin_python(f"{kind}-{core}", python)
+    # Coverage on FULL_CORE only: it slows every module run of an integration test two- to threefold. The slow
+    # targets run without it: they add no line to what the units and the other targets cover (measured: 1,799 of
+    # 1,827 module_utils lines either way), and coverage would more than double their time. On FULL_CORE the
+    # targets whose scenarios VVVV_TARGET (a slow target) runs at -vvvv do not run again in integration-X.Y.
+    once = ["--coverage", *(option for target in run_at_vvvv() for option in ("--exclude", target))]
+    add_ansible_test(
+        f"integration-{core}", core, "ansible-test integration against the simulator",
+        ["integration", "--requirements", *(once if core == FULL_CORE else []), *slow_exclude()],
+        before_ansible_test(core, auth_kinds(core)), drop_ansible_test_tmp, group,
+    )  # fmt: skip
+for core in MATRIX["sanity"]:
+    add_ansible_test(
+        f"sanity-{core}", core, "ansible-test sanity", ["sanity", "--venv"], before_sanity, drop_ansible_test_tmp,
+        "sanity",
+    )  # fmt: skip
+for core in MATRIX["units"]:
+    measure = ["--coverage"] if core == FULL_CORE else []
+    add_ansible_test(
+        f"units-{core}", core, "ansible-test units", ["units", "--requirements", *measure], before_ansible_test(core),
+        drop_ansible_test_tmp, "units",
+    )  # fmt: skip
 
-    if coverage:
-        add_coverage_session(core, python)
+
+def add_awx_session(core: str) -> None:
+    def awx(session: nox.Session) -> None:
+        """The AWX guide's playbooks as AWX jobs through ansible-runner, and the scan of what they leave."""
+        session.install(
+            "-r", str(REQUIREMENTS / f"core-{core}.txt"), "-r", str(REQUIREMENTS / "awx.txt"),
+            "-r", str(ROOT / "requirements.txt"),
+        )  # fmt: skip
+        session.run("python", str(CI / "awx_jobs.py"), *session.posargs)
+
+    nox.session(name=f"awx-{core}", python=PYTHON[core], default=False)(awx)
+    gate(f"awx-{core}", "awx")
 
 
-@nox.session(python="3.11", default=False)
+for core in AWX_CORES:
+    add_awx_session(core)
+
+# Every session of antsibull-nox.toml, among them antsibull-nox's own ansible-test sessions of the same matrix
+# (ansible-test-sanity-X.Y, ...), which run in a container: for a machine that has an engine. No gate here.
+antsibull_nox.load_antsibull_nox_toml()
+for name, group in (
+    ("formatters", "ruff"), ("codeqa", "ruff"), ("antsibull-nox-config", "ruff"), ("ansible-lint", "lint"),
+    ("docs-check", "docs"), ("extra-checks", "extra"), ("build-import-check", "importer"),
+):  # fmt: skip
+    gate(name, group)
+
+
+@nox.session(python=PYTHON[FULL_CORE], default=False, tags=["gate", "changelog"])
 def changelog(session: nox.Session) -> None:
     """antsibull-changelog lint of the fragments and of changelogs/changelog.yaml."""
     session.install("-r", str(REQUIREMENTS / "changelog.txt"))
@@ -267,7 +301,7 @@ SHIPPED_HIDDEN = (".ansible-lint", ".yamllint")
 SHIPPED = ("MANIFEST.json", "FILES.json", "meta/runtime.yml", "meta/execution-environment.yml", "requirements.txt")
 
 
-@nox.session(python="3.11", default=False)
+@nox.session(python=PYTHON[FULL_CORE], default=False, tags=["gate", "build"])
 def build(session: nox.Session) -> None:
     """ansible-galaxy collection build of the work tree itself: build_ignore must keep development files out."""
     session.install("-r", str(REQUIREMENTS / "ee.txt"))
@@ -309,7 +343,7 @@ def guide_execution_environment(tarball: str) -> str:
     return yaml.safe_dump(definition, sort_keys=False)
 
 
-@nox.session(python="3.11", default=False)
+@nox.session(python=PYTHON[FULL_CORE], default=False, tags=["gate", "ee"])
 def ee(session: nox.Session) -> None:
     """ansible-builder create on the AWX guide's EE; its introspection must find the collection's requirements."""
     session.install("-r", str(REQUIREMENTS / "ee.txt"))
@@ -343,10 +377,10 @@ def ee(session: nox.Session) -> None:
         session.error("requests is not among the collection's EE requirements")
 
 
-@nox.session(python="3.11", default=False)
+@nox.session(python=PYTHON[FULL_CORE], default=False, tags=["gate", "demo"])
 def demo(session: nox.Session) -> None:
     """examples/demo.yml twice against the simulator: the second run must change nothing."""
-    session.install("-r", str(REQUIREMENTS / f"core-{TOOLS_CORE}.txt"), "-r", str(ROOT / "requirements.txt"))
+    session.install("-r", str(REQUIREMENTS / f"core-{FULL_CORE}.txt"), "-r", str(ROOT / "requirements.txt"))
     collections = ROOT / ".build" / "demo"  # the work tree itself, as ansible_collections/community/mimecast
     link = collections / "ansible_collections" / "community" / "mimecast"
     link.parent.mkdir(parents=True, exist_ok=True)
@@ -365,23 +399,7 @@ def demo(session: nox.Session) -> None:
         session.error("the second run of examples/demo.yml is not idempotent (or printed no PLAY RECAP)")
 
 
-def add_awx_session(core: str, python: str) -> None:
-    def awx(session: nox.Session) -> None:
-        """The AWX guide's playbooks as AWX jobs through ansible-runner, and the scan of what they leave."""
-        session.install(
-            "-r", str(REQUIREMENTS / f"core-{core}.txt"), "-r", str(REQUIREMENTS / "awx.txt"),
-            "-r", str(ROOT / "requirements.txt"),
-        )  # fmt: skip
-        session.run("python", str(CI / "awx_jobs.py"), *session.posargs)
-
-    nox.session(name=f"awx-{core}", python=python, default=False)(awx)
-
-
-for _core in AWX_CORES:
-    add_awx_session(_core, MATRIX[_core])
-
-
-@nox.session(python="3.11", default=False)
+@nox.session(python=PYTHON[FULL_CORE], default=False, tags=["gate", "docsite"])
 def docsite(session: nox.Session) -> None:
     """The HTML documentation site (docs/docsite/build.sh fails on an unexpected Sphinx warning), and the
     ecosystem's build of the installed collection (tests/ci/docsite_ecosystem.py: no warning but the offline ones)."""
@@ -400,10 +418,14 @@ def docsite(session: nox.Session) -> None:
     )  # fmt: skip
 
 
-@nox.session(python="3.11", default=False)
+@nox.session(python=PYTHON[FULL_CORE], default=False)
 def bench(session: nox.Session) -> None:
     """Every benchmarks/bench_*.py with this session's ansible-playbook (arguments after -- go to each)."""
-    session.install("-r", str(REQUIREMENTS / f"core-{TOOLS_CORE}.txt"), "-r", str(ROOT / "requirements.txt"))
+    session.install("-r", str(REQUIREMENTS / f"core-{FULL_CORE}.txt"), "-r", str(ROOT / "requirements.txt"))
     ansible_playbook = str(Path(session.bin) / "ansible-playbook")
     for script in sorted(glob.glob(str(ROOT / "benchmarks" / "bench_*.py"))):
         session.run("python", script, "--ansible-playbook", ansible_playbook, *session.posargs)
+
+
+# Last: it reads what units and integration of FULL_CORE exported (the Makefile runs it after them).
+add_coverage_session(FULL_CORE, PYTHON[FULL_CORE])

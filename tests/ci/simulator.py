@@ -1,14 +1,13 @@
 """``Simulator``: a fresh Mimecast simulator for the duration of a ``with`` block, stopped whatever happens.
 
 The simulator (tests/simulator/mimecast_simulator.py) listens on a free port of 127.0.0.1 and writes its
-address to a ready file. noxfile.py (integration, demo) and the benchmarks use this class; the connection
-goes to ansible-test as integration_config.yml (``integration_config``) or to a playbook as the environment
-variables the modules read (``environment``).
+address to a ready file. noxfile.py (demo), tests/ci/awx_jobs.py and the benchmarks use this class; the connection
+goes to a playbook as the environment variables the modules read (``environment``). The integration targets start
+their own (tests/integration/targets/setup_mimecast).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
@@ -23,18 +22,11 @@ SIMULATOR = os.path.join(ROOT, "tests", "simulator", "mimecast_simulator.py")
 START_TIMEOUT = 30
 STOP_TIMEOUT = 10
 
-# The simulator's built-in accounts (see tests/simulator).
-CREDENTIALS = {
-    "access_key": "mc-sim-access-key",
-    "secret_key": base64.b64encode(b"mimecast-simulator-secret-key-0001").decode(),
-    "app_id": "mc-sim-app-id",
-    "app_key": "mc-sim-app-key",
-    "client_id": "mc-sim-client-id",
-    "client_secret": "mc-sim-client-secret",
-}
+# The simulator's built-in accounts.
+sys.path.insert(0, os.path.dirname(SIMULATOR))
+from mimecast_simulator import CREDENTIAL_KEYS, DEFAULT_CONFIG  # noqa: E402
 
-# The credential kinds of integration_config.yml's mimecast_auth_kinds: API 1.0 keys, API 2.0 client.
-AUTH_KINDS = ("api1", "api2")
+CREDENTIALS = {key: DEFAULT_CONFIG[key] for key in CREDENTIAL_KEYS}
 
 
 class SimulatorError(RuntimeError):
@@ -133,22 +125,3 @@ class Simulator:
             "MIMECAST_CLIENT_ID": CREDENTIALS["client_id"],
             "MIMECAST_CLIENT_SECRET": CREDENTIALS["client_secret"],
         }
-
-    def integration_config(self, auth_kinds: tuple[str, ...] = AUTH_KINDS) -> str:
-        """Return the integration_config.yml text (JSON is YAML) with the variables the targets use.
-
-        auth_kinds: the credential kinds (api1: API 1.0 keys, api2: API 2.0 client) each target runs with.
-        """
-        variables: dict[str, object] = {
-            "mimecast_sim_url": self.url,
-            "mimecast_auth_kinds": list(auth_kinds),
-            "mimecast_access_key": CREDENTIALS["access_key"],
-            "mimecast_secret_key": CREDENTIALS["secret_key"],
-            "mimecast_app_id": CREDENTIALS["app_id"],
-            "mimecast_app_key": CREDENTIALS["app_key"],
-            "mimecast_client_id": CREDENTIALS["client_id"],
-            "mimecast_client_secret": CREDENTIALS["client_secret"],
-        }
-        if self.info.get("ca_cert"):
-            variables["mimecast_sim_ca_cert"] = self.info["ca_cert"]
-        return json.dumps(variables, indent=2) + "\n"

@@ -4,7 +4,10 @@
 # real, and again with no change. See run_guides.py.
 set -eu
 
-config="$(pwd)/../../integration_config.yml"
+# The simulator of this ansible-test run, its address and accounts (../setup_mimecast/files/mimecast_sim.py), with
+# the choices of integration_config.yml, if there is one
+config="$("${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}" ../setup_mimecast/files/mimecast_sim.py config \
+    "$(pwd)/../../integration_config.yml" "${OUTPUT_DIR:-$(mktemp -d)}/mimecast_sim_config.json")"
 work="${OUTPUT_DIR:-$(mktemp -d)}/guides"
 python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python}"
 "${python}" -u run_guides.py --config "${config}" --work "${work}" "$@"

@@ -6,7 +6,10 @@
 # simulator appears in their output or in any file left under that local_tmp.
 set -eu
 
-config="$(pwd)/../../integration_config.yml"
+# The simulator of this ansible-test run, its address and accounts (../setup_mimecast/files/mimecast_sim.py), with
+# the choices of integration_config.yml, if there is one
+config="$("${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}" ../setup_mimecast/files/mimecast_sim.py config \
+    "$(pwd)/../../integration_config.yml" "${OUTPUT_DIR:-$(mktemp -d)}/mimecast_sim_config.json")"
 # setup_mimecast is found beside this target, and the simulator control calls through its action plugin
 export ANSIBLE_ROLES_PATH=..
 export ANSIBLE_ACTION_PLUGINS=../setup_mimecast/action_plugins
