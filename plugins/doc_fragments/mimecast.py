@@ -110,7 +110,7 @@ options:
   ca_path:
     description:
       - Path of a PEM bundle of CA certificates to trust instead of the default ones, for a TLS-inspecting
-        proxy or a private CA. When given, it is the only bundle trusted: no environment variable replaces it
+        proxy or a private CA. When given, it is the only bundle trusted; no environment variable replaces it
         or adds to it.
       - If not set, the default trust store of Python's C(ssl) module is used (the system's CA certificates, or
         what OpenSSL's E(SSL_CERT_FILE) and E(SSL_CERT_DIR) name). E(REQUESTS_CA_BUNDLE) plays no part.

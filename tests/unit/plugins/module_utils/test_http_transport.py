@@ -175,7 +175,7 @@ def sim_client(url, **options):
 def test_one_connection_carries_every_request_of_a_run(peer):
     server = peer(keep_alive)
     session = http_transport.HttpSession(5)
-    answers = [session.post(server.url + "/api/x", data="{}") for _ in range(3)]
+    answers = [session.post(server.url + "/api/x", data="{}") for _request in range(3)]
     assert [a.status_code for a in answers] == [200] * 3
     assert server.connections == 1 and len(server.requests) == 3
     assert answers[0].json()["meta"]["status"] == 200 and answers[0].headers.get("content-type") == "application/json"
@@ -322,7 +322,7 @@ def tls_servers(tmp_path_factory):
             client_id="tls-client",
             client_secret="tls-client-secret",
         )
-        for _ in range(2)
+        for _server in range(2)
     ]
     yield servers
     for server in servers:
@@ -362,7 +362,7 @@ def test_one_tls_connection_carries_every_request_of_a_run(peer, tmp_path):
     context.load_cert_chain(cert_file, key_file)
     server = peer(keep_alive, context)
     session = http_transport.HttpSession(5, ca_path=ca_cert)
-    assert [session.post(server.url + FIND, data="{}").status_code for _ in range(3)] == [200] * 3
+    assert [session.post(server.url + FIND, data="{}").status_code for _request in range(3)] == [200] * 3
     assert server.connections == 1 and len(server.requests) == 3
 
 
