@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -490,7 +491,10 @@ def test_the_environment_gives_the_proxy_and_no_proxy_bypasses_it(tls_servers, p
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:%d" % tunnel.port)
     assert sim_client(server.url, ca_path=server.ca_cert).call(FIND)[1]["status"] == 200
     assert len(tunnel.requests) == 2  # the token request and the call
+    monkeypatch.delenv("HTTPS_PROXY")
     monkeypatch.setenv("no_proxy", "example.test,127.0.0.1")
+    assert http_transport.HttpSession(5).proxy_for(server.url) is None  # no proxy variable but no_proxy
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:%d" % tunnel.port)
     assert sim_client(server.url, ca_path=server.ca_cert).call(FIND)[1]["status"] == 200
     assert len(tunnel.requests) == 2  # direct
     monkeypatch.delenv("no_proxy")
@@ -530,3 +534,77 @@ def test_urllib_request_is_imported_only_when_a_proxy_variable_is_set():
         for extra in (env, dict(env, no_proxy="example.test"))
     ]
     assert imported == ["False\n", "True\n"]
+
+
+# -- the rest of the edges -----------------------------------------------------------------------------------------
+
+
+def test_text_falls_back_to_utf8_for_a_charset_python_does_not_know():
+    answer_ = http_transport.HttpResponse(502, {"Content-Type": "text/html; charset=x-no-such"}, b"Bad gateway \xff")
+    assert answer_.text == "Bad gateway \ufffd" and answer_.headers.get("CONTENT-TYPE").startswith("text/html")
+
+
+def test_proxy_urls_without_a_host_or_with_an_ipv6_host():
+    with pytest.raises(ValueError) as info:
+        http_transport.Proxy("http://:3128", "proxy")
+    assert str(info.value) == "proxy is not a proxy URL: it names no host"
+    assert http_transport.Proxy("[::1]:3128", "proxy").address == "[::1]:3128"
+    assert http_transport.Proxy("proxy.example.test", "proxy").address == "proxy.example.test:80"
+
+
+def test_only_http_and_https_urls_are_posted_to():
+    with pytest.raises(ValueError):
+        http_transport.HttpSession(5).post("ftp://api.example.test/x", data="{}")
+
+
+def test_close_ends_the_kept_connections(peer):
+    server = peer(keep_alive)
+    session = http_transport.HttpSession(5)
+    session.post(server.url + FIND, data="{}")
+    session.close()
+    session.post(server.url + FIND, data="{}")
+    assert server.connections == 2 and len(server.requests) == 2
+
+
+def test_a_body_that_stops_coming_is_a_read_timeout(peer):
+    def stall_in_the_body(sock, reader, peer):
+        peer.read(reader)
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{")
+        peer.release.wait(10)
+
+    server = peer(stall_in_the_body)
+    with pytest.raises(http_transport.ReadTimeout) as info:
+        http_transport.HttpSession(0.3).post(server.url + FIND, data="{}")
+    assert info.value.sent is True and "reading the answer" in str(info.value)
+
+
+def test_a_proxy_that_cannot_be_resolved_is_a_proxy_failure():
+    session = http_transport.HttpSession(5, proxy="http://no-such-proxy.invalid:3128")
+    with pytest.raises(http_transport.ProxyError) as info:
+        session.post("https://api.example.test" + FIND, data="{}")
+    assert info.value.sent is False and "could not resolve the proxy no-such-proxy.invalid" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "behaviour, reason",
+    [(close_after_request, "broke the tunnel request"), (never_answer, "timed out waiting for the proxy")],
+    ids=["closed", "silent"],
+)
+def test_a_proxy_that_breaks_or_never_answers_connect_is_a_proxy_failure(peer, behaviour, reason):
+    tunnel = peer(behaviour)
+    session = http_transport.HttpSession(0.3, proxy="127.0.0.1:%d" % tunnel.port)
+    with pytest.raises(http_transport.ProxyError) as info:
+        session.post("https://api.example.test" + FIND, data="{}")
+    assert info.value.sent is False and reason in str(info.value)
+    assert tunnel.requests[0][0] == "CONNECT api.example.test:443 HTTP/1.1"
+
+
+def test_a_connection_reset_during_the_tls_handshake_was_never_sent(peer):
+    def reset(sock, reader, peer):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        time.sleep(0.1)  # the client's hello has arrived: closing now sends a reset
+
+    server = peer(reset)
+    with pytest.raises((http_transport.ConnectError, http_transport.TLSError)) as info:
+        http_transport.HttpSession(5).post("https://127.0.0.1:%d%s" % (server.port, FIND), data="{}")
+    assert info.value.sent is False
