@@ -110,13 +110,19 @@ options:
   ca_path:
     description:
       - Path of a PEM bundle of CA certificates to trust instead of the default ones, for a TLS-inspecting
-        proxy or a private CA.
-      - Passed on every request, so E(REQUESTS_CA_BUNDLE) cannot silently override it.
+        proxy or a private CA. When given, it is the only bundle trusted; no environment variable replaces it
+        or adds to it.
+      - If not set, the default trust store of Python's C(ssl) module is used (the system's CA certificates, or
+        what OpenSSL's E(SSL_CERT_FILE) and E(SSL_CERT_DIR) name). E(REQUESTS_CA_BUNDLE) plays no part.
     type: path
   proxy:
     description:
-      - URL of an HTTP(S) proxy for all requests. If not set, the usual E(HTTPS_PROXY), E(HTTP_PROXY) and
-        E(NO_PROXY) environment variables apply.
+      - URL of an HTTP proxy for all requests, V(http://host:port), optionally with credentials
+        (V(http://user:password@host:port), sent as Basic C(Proxy-Authorization)). HTTPS requests go through it
+        by C(CONNECT), so TLS runs end to end with Mimecast. V(https://) and C(socks) proxy URLs are refused
+        before any request.
+      - If not set, the E(HTTPS_PROXY), E(HTTP_PROXY) and E(ALL_PROXY) environment variables apply (either case,
+        the same rules), and E(NO_PROXY) names the hosts reached directly.
     type: str
   timeout:
     description:
@@ -166,5 +172,5 @@ notes:
     each backslash is doubled (V("Sales\\\\/Marketing")). A lone backslash, any other escape, or an empty name
     (V(A//B)) is refused before any request.
 requirements:
-  - requests >= 2.25
+  - Python 3.9 or later on the host that runs the module; nothing beyond its standard library.
 """

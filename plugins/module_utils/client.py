@@ -10,21 +10,19 @@ Every module reaches Mimecast through :class:`MimecastClient`, so each of those 
 
 import json
 import time
-import traceback
 import uuid
 
-try:
-    import requests
-    from urllib3.exceptions import NewConnectionError
-
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - exercised by the module's missing_required_lib path
-    requests = None
-    NewConnectionError = None
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
-
+from ansible_collections.community.mimecast.plugins.module_utils.http_transport import (
+    ConnectError,
+    ConnectionDropped,
+    ConnectTimeout,
+    HttpSession,
+    ProxyError,
+    ReadTimeout,
+    ResolveError,
+    TLSError,
+    TransportError,
+)
 from ansible_collections.community.mimecast.plugins.module_utils.retry import Backoff, server_wait_hint
 from ansible_collections.community.mimecast.plugins.module_utils.signing import (
     authorization_header,
@@ -126,19 +124,6 @@ def _errors_of(body):
 
 def _describe(errors):
     return "; ".join("%s: %s" % (e.get("code") or "error", e.get("message") or "no message") for e in errors)
-
-
-def _never_connected(exc):
-    """True when a requests ConnectionError failed while connecting (refused, unreachable): nothing was sent."""
-    reason = exc
-    while reason is not None:
-        if NewConnectionError is not None and isinstance(reason, NewConnectionError):
-            return True
-        nested = getattr(reason, "reason", None)
-        if nested is None and getattr(reason, "args", None) and isinstance(reason.args[0], Exception):
-            nested = reason.args[0]
-        reason = nested if nested is not reason else None
-    return False
 
 
 class ItemResult:
@@ -370,14 +355,13 @@ class MimecastClient:
         self._secrets = set()
         self._sent = {}  # path -> requests sent (token requests included), counted in _http only
         self._rate = {}  # the last X-RateLimit-Limit and -Remaining seen, as limit and remaining
-        if validate_certs:
-            # An explicit path, never True: with True, requests lets REQUESTS_CA_BUNDLE replace the choice.
-            self._verify = ca_path or requests.certs.where()
-        else:
-            self._verify = False
-        self._proxies = {"http": proxy, "https": proxy} if proxy else None
-        self.session = session or requests.Session()
+        if session is None:
+            session = HttpSession(timeout, validate_certs=validate_certs, ca_path=ca_path, proxy=proxy)
+            session.proxy_for(self.base_url)  # a proxy that cannot be used is refused before any request
+        self.session = session
         self.session.headers.update({"Accept": "application/json", "User-Agent": "community.mimecast"})
+        for secret in getattr(session, "secrets", ()):
+            self.register_secret(secret)  # the proxy's password, and the Proxy-Authorization made from it
 
     # -- secrets -----------------------------------------------------------------------------------
 
@@ -423,74 +407,63 @@ class MimecastClient:
     def _http(self, path, **kwargs):
         """One HTTP POST; maps transport failures to MimecastError (``uncertain``: it may have executed).
 
-        The one place requests are counted (:meth:`request_counts`)."""
+        The one place requests are sent and counted (:meth:`request_counts`): a failure of the transport says
+        whether the request may have left (``sent``); one that provably never left is not counted.
+        """
         url = self.base_url + path
         left = True  # False when the request provably never reached the server
         try:
-            response = self.session.post(
-                url, timeout=self.timeout, verify=self._verify, proxies=self._proxies, **kwargs
-            )
+            response = self.session.post(url, **kwargs)
             self._count(path, response)
             left = False  # counted with its answer
             return response
-        except requests.exceptions.SSLError as exc:
-            left = False
-            raise MimecastError(
+        except TransportError as exc:
+            left = exc.sent
+            raise self._transport_error(path, exc) from None
+        finally:
+            if left:
+                self._count(path)  # it left without an answer (a timeout, a dropped connection)
+
+    def _transport_error(self, path, exc):
+        """The MimecastError of a transport failure: what it means for a write, and what to check."""
+        reason = self._reason(exc)
+        if isinstance(exc, TLSError):
+            return MimecastError(
                 "TLS failure talking to %s: %s. Check the certificate chain, ca_path, or validate_certs."
-                % (self.base_url, self._reason(exc))
-            ) from None
-        except requests.exceptions.ConnectTimeout:
-            left = False
-            raise MimecastError(
+                % (self.base_url, reason)
+            )
+        if isinstance(exc, ConnectTimeout):
+            return MimecastError(
                 "Timed out after %ss connecting to %s: check base_url, proxy and network."
                 % (self.timeout, self.base_url),
                 retryable=True,
-            ) from None
-        except requests.exceptions.ReadTimeout:
-            raise MimecastError(
+            )
+        if isinstance(exc, ProxyError):
+            return MimecastError("Proxy failure reaching %s: %s" % (self.base_url, reason), retryable=True)
+        if isinstance(exc, ResolveError):
+            return MimecastError("Could not resolve the host of %s: check base_url and DNS." % self.base_url)
+        if isinstance(exc, ConnectError):
+            # Refused or unreachable before a connection stood: the request was never sent.
+            return MimecastError("Could not connect to %s: %s" % (self.base_url, reason), retryable=True)
+        if isinstance(exc, ReadTimeout):
+            return MimecastError(
                 "Timed out after %ss waiting for %s%s; raise timeout if the API is slow."
                 % (self.timeout, self.base_url, path),
                 retryable=True,
                 uncertain=True,
                 still_running=True,
-            ) from None
-        except requests.exceptions.ProxyError as exc:
-            raise MimecastError(
-                "Proxy failure reaching %s: %s" % (self.base_url, self._reason(exc)), retryable=True
-            ) from None
-        except requests.exceptions.ConnectionError as exc:
-            reason = self._reason(exc)
-            never_connected = _never_connected(exc)
-            left = not never_connected
-            if "Name or service not known" in reason or "getaddrinfo" in reason or "nodename nor servname" in reason:
-                left = False
-                raise MimecastError(
-                    "Could not resolve the host of %s: check base_url and DNS." % self.base_url
-                ) from None
-            if never_connected:
-                # Refused or unreachable before a connection stood: the request was never sent.
-                raise MimecastError("Could not connect to %s: %s" % (self.base_url, reason), retryable=True) from None
+            )
+        if isinstance(exc, ConnectionDropped):
             # A connection that breaks after the request was sent may have executed it.
-            raise MimecastError(
+            return MimecastError(
                 "Connection to %s failed: %s" % (self.base_url, reason), retryable=True, uncertain=True
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            # Any other failure (such as a broken body after the answer began) came after the request was sent: a
-            # write may have run, so its outcome is unknown, never "not done".
-            raise MimecastError(
-                "Request to %s%s failed: %s" % (self.base_url, path, self._reason(exc)), uncertain=True
-            ) from None
-        finally:
-            if left:
-                self._count(path)  # it left without an answer (a timeout, a dropped connection)
+            )
+        # A broken body after the answer began (BrokenAnswer), or a request that could not be written at all:
+        # whatever was sent may have run, so its outcome is unknown, never "not done".
+        return MimecastError("Request to %s%s failed: %s" % (self.base_url, path, reason), uncertain=exc.sent)
 
     def _reason(self, exc):
-        # The innermost reason is the useful one; requests wraps urllib3's wrapping of the socket error.
-        reason = exc
-        while getattr(reason, "args", None) and isinstance(reason.args[0], Exception):
-            reason = reason.args[0]
-        text = getattr(reason, "reason", None) or reason
-        return self.redact(str(text))
+        return self.redact(str(exc))
 
     def _snippet(self, response):
         text = response.text[:SNIPPET_LENGTH]

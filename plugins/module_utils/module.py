@@ -11,11 +11,9 @@ import contextlib
 import os
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.community.mimecast.plugins.module_utils.client import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
     ApiKeyAuth,
     ClientCredentialsAuth,
     MimecastClient,
@@ -73,8 +71,6 @@ class MimecastModule(AnsibleModule):
         spec = connection_argument_spec()
         spec.update(argument_spec or {})
         super().__init__(argument_spec=spec, **kwargs)
-        if not HAS_REQUESTS:
-            self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         self._client = None
         self._directory = None
 

@@ -2,14 +2,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""An in-memory group directory behind a requests.Session stand-in, so that unit tests of the group flows
-run through the real MimecastClient (its write path and retry loop included). Unit tests only:
+"""An in-memory group directory behind a stand-in for the transport (http_transport.HttpSession), so that unit
+tests of the group flows run through the real MimecastClient (its write path and retry loop included). Unit tests only:
 integration tests use the real simulator."""
 
 import json
 
-import requests
-
+from ansible_collections.community.mimecast.plugins.module_utils import http_transport
 from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import envelope, response
 
 ROOT = "eNoROOT"
@@ -64,7 +63,7 @@ class DirectorySession:
         self.write_requests += 1
         if self.drop_before_next_write:
             self.drop_before_next_write = False
-            raise requests.exceptions.ConnectionError("connection reset by peer")
+            raise http_transport.ConnectionDropped("connection reset by peer")
         if self.before_write is not None:
             self.before_write(self.write_requests)
         answers, fails = [], []
@@ -81,7 +80,7 @@ class DirectorySession:
             answers.append(getattr(self, "_" + kind)(item))
         if self.drop_after_next_write:
             self.drop_after_next_write = False
-            raise requests.exceptions.ConnectionError("connection reset by peer")
+            raise http_transport.ConnectionDropped("connection reset by peer")
         if kind == "create" and self.empty_next_create_reply:
             self.empty_next_create_reply = False
             answers = []

@@ -2,14 +2,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Scripted stand-ins for requests.Session and its responses: unit tests only (integration tests use the
-real simulator)."""
+"""Scripted stand-ins for the transport (http_transport.HttpSession) and its responses: unit tests only
+(integration tests use the real simulator)."""
 
 import base64
 import json
 
-import requests
-
+from ansible_collections.community.mimecast.plugins.module_utils import http_transport
 from ansible_collections.community.mimecast.plugins.module_utils.client import ApiKeyAuth, MimecastClient
 
 SECRET_KEY = base64.b64encode(b"unit-test-secret-key").decode()
@@ -31,15 +30,9 @@ def with_client(session, recorder):
 
 
 def response(status=200, body=None, headers=None, text=None, content_type="application/json"):
-    """Build a real requests.Response."""
-    result = requests.Response()
-    result.status_code = status
-    result._content = (text if text is not None else json.dumps(body if body is not None else {})).encode("utf-8")
-    result.headers["Content-Type"] = content_type
-    for key, value in (headers or {}).items():
-        result.headers[key] = value
-    result.encoding = "utf-8"
-    return result
+    """Build a real http_transport.HttpResponse."""
+    content = (text if text is not None else json.dumps(body if body is not None else {})).encode("utf-8")
+    return http_transport.HttpResponse(status, dict({"Content-Type": content_type}, **(headers or {})), content)
 
 
 def envelope(data=None, fail=None, status=200, pagination=None):

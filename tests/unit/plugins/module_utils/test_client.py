@@ -8,10 +8,15 @@ import hmac
 import json
 
 import pytest
-import requests
-import urllib3
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError, OutcomeUnknown, WriteError
+from ansible_collections.community.mimecast.plugins.module_utils import http_transport
+from ansible_collections.community.mimecast.plugins.module_utils.client import (
+    ApiKeyAuth,
+    MimecastClient,
+    MimecastError,
+    OutcomeUnknown,
+    WriteError,
+)
 from ansible_collections.community.mimecast.plugins.module_utils.retry import Backoff, header, server_wait_hint
 from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import (
     APP_KEY,
@@ -63,18 +68,20 @@ def test_api1_request_is_signed_over_path_only_with_fresh_request_ids(make_clien
     assert expected in recorder.secrets and headers["Authorization"] in recorder.secrets
 
 
-def test_tls_verification_is_an_explicit_bundle_so_env_cannot_override(make_client):
-    client, session = make_client([response(body=envelope())])
-    client.call("/api/x")
-    assert session.requests[0]["verify"] == requests.certs.where()
-    client, session = make_client([response(body=envelope())], ca_path="/etc/private-ca.pem", timeout=7)
-    client.call("/api/x")
-    assert session.requests[0]["verify"] == "/etc/private-ca.pem"
-    assert session.requests[0]["timeout"] == 7
-    client, session = make_client([response(body=envelope())], validate_certs=False, proxy="http://proxy:3128")
-    client.call("/api/x")
-    assert session.requests[0]["verify"] is False
-    assert session.requests[0]["proxies"] == {"http": "http://proxy:3128", "https": "http://proxy:3128"}
+def test_tls_timeout_and_proxy_choices_reach_the_transport(monkeypatch):
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    auth = ApiKeyAuth("unit-access-key", SECRET_KEY, "unit-app-id", APP_KEY)
+    session = MimecastClient("https://api.example.test", auth).session
+    assert isinstance(session, http_transport.HttpSession)
+    assert (session.validate_certs, session.ca_path, session.timeout) == (True, None, 30)
+    assert session.proxy_for("https://api.example.test") is None
+    session = MimecastClient("https://api.example.test", auth, ca_path="/etc/private-ca.pem", timeout=7).session
+    assert (session.validate_certs, session.ca_path, session.timeout) == (True, "/etc/private-ca.pem", 7)
+    session = MimecastClient("https://api.example.test", auth, validate_certs=False, proxy="http://proxy:3128").session
+    assert session.validate_certs is False
+    assert session.proxy_for("https://api.example.test").address == "proxy:3128"
+    assert session.headers == {"Accept": "application/json", "User-Agent": "community.mimecast"}
 
 
 def test_fail_entry_in_http_200_is_an_error_with_mimecast_code(make_client):
@@ -178,7 +185,7 @@ def test_read_is_retried_after_server_error_and_dropped_connection(make_client, 
     client, session = make_client(
         [
             response(status=503, body=envelope(status=503)),
-            requests.exceptions.ConnectionError("connection reset by peer"),
+            http_transport.ConnectionDropped("connection reset by peer"),
             response(body=envelope([GROUP])),
         ]
     )
@@ -192,8 +199,8 @@ def test_read_is_retried_after_server_error_and_dropped_connection(make_client, 
     "failure",
     [
         response(status=500, body=envelope(status=500)),
-        requests.exceptions.ConnectionError("connection reset by peer"),
-        requests.exceptions.ReadTimeout("read timed out"),
+        http_transport.ConnectionDropped("connection reset by peer"),
+        http_transport.ReadTimeout("read timed out"),
     ],
 )
 def test_write_that_may_have_run_is_not_resent_and_is_marked_uncertain(make_client, failure):
@@ -205,7 +212,7 @@ def test_write_that_may_have_run_is_not_resent_and_is_marked_uncertain(make_clie
 
 
 def test_write_is_resent_after_a_connect_timeout_that_never_reached_the_server(make_client):
-    client, session = make_client([requests.exceptions.ConnectTimeout("connect"), response(body=envelope([GROUP]))])
+    client, session = make_client([http_transport.ConnectTimeout("connect"), response(body=envelope([GROUP]))])
     results = client.write("/api/directory/create-group", [{"description": "Finance"}])
     assert results[0].record == GROUP and len(session.requests) == 2
 
@@ -302,7 +309,7 @@ def test_pagination_stops_on_a_repeated_token(make_client):
 
 
 def test_dns_failure_is_named(make_client):
-    error = requests.exceptions.ConnectionError("Failed to resolve: [Errno -2] Name or service not known")
+    error = http_transport.ResolveError("could not resolve api.example.test: [Errno -2] Name or service not known")
     client, _session = make_client([error])
     with pytest.raises(MimecastError) as info:
         client.call("/api/directory/find-groups")
@@ -310,7 +317,7 @@ def test_dns_failure_is_named(make_client):
 
 
 def test_tls_failure_is_named(make_client):
-    client, _session = make_client([requests.exceptions.SSLError("certificate verify failed")])
+    client, _session = make_client([http_transport.TLSError("certificate verify failed")])
     with pytest.raises(MimecastError) as info:
         client.call("/api/directory/find-groups")
     assert "TLS failure" in info.value.message and "ca_path" in info.value.message
@@ -398,9 +405,7 @@ def test_partly_failed_batch_keeps_its_successes_matched_in_order(make_client):
 
 def test_dropped_batch_is_confirmed_and_only_what_did_not_happen_is_sent_again(make_client, recorder):
     confirm = Confirm({"A": record("A"), "C": record("C")})
-    client, session = make_client(
-        [requests.exceptions.ConnectionError("reset"), response(body=envelope([record("B")]))]
-    )
+    client, session = make_client([http_transport.ConnectionDropped("reset"), response(body=envelope([record("B")]))])
     results = client.write(CREATE, ITEMS, confirm)
     assert [r.record["id"] for r in results] == ["id-A", "id-B", "id-C"]
     # The dropped connection may have reached Mimecast: B is looked for over the whole window before it is resent.
@@ -472,7 +477,7 @@ def test_rate_limits_server_errors_and_confirmations_share_one_budget(make_clien
 
 
 def test_confirm_that_answers_for_the_wrong_number_of_items_is_a_bug_not_a_resend(make_client):
-    client, session = make_client([requests.exceptions.ConnectionError("reset")])
+    client, session = make_client([http_transport.ConnectionDropped("reset")])
     with pytest.raises(ValueError):
         client.write(CREATE, ITEMS, lambda pending: [None])
     assert len(session.requests) == 1
@@ -497,7 +502,7 @@ class LateConfirm(Confirm):
 
 def test_a_timed_out_write_that_lands_late_is_found_over_the_settle_window_and_not_resent(make_client, recorder):
     # Case 1: Mimecast finishes the create after the client gave up; sending it again would duplicate it.
-    client, session = make_client([requests.exceptions.ReadTimeout("read timed out")], timeout=1)
+    client, session = make_client([http_transport.ReadTimeout("read timed out")], timeout=1)
     confirm = LateConfirm({"A": record("A")}, from_read=2)
     results = client.write(CREATE, ITEMS[:1], confirm)
     assert results[0].ok and results[0].record["id"] == "id-A"
@@ -509,10 +514,10 @@ def test_a_timed_out_write_that_lands_late_is_found_over_the_settle_window_and_n
 # Every failure after the request may have reached Mimecast: a proxy or load balancer that closed the connection or
 # answered 503 says nothing about whether Mimecast went on with it, so each gets the whole settle window.
 MAY_HAVE_REACHED = [
-    requests.exceptions.ReadTimeout("read timed out"),
+    http_transport.ReadTimeout("read timed out"),
     response(status=504),
     response(status=502, text="<html>"),
-    requests.exceptions.ConnectionError("connection reset by peer"),
+    http_transport.ConnectionDropped("connection reset by peer"),
     response(status=500, body=envelope(status=500)),
     response(status=503, body=envelope(status=503)),
     response(status=200, text="<html>gateway error</html>"),
@@ -545,14 +550,13 @@ def test_a_write_that_lands_late_after_any_failure_that_reached_mimecast_is_foun
 
 
 def refused_connection():
-    """What requests raises when nothing listens: the connection never stood, so nothing was sent."""
-    reason = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection: Connection refused")
-    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, CREATE, reason))
+    """What the transport raises when nothing listens: the connection never stood, so nothing was sent."""
+    return http_transport.ConnectError("[Errno 111] Connection refused")
 
 
 @pytest.mark.parametrize(
     "failure",
-    [refused_connection(), requests.exceptions.ConnectTimeout("connect timed out")],
+    [refused_connection(), http_transport.ConnectTimeout("connect timed out")],
     ids=["refused", "connect-timeout"],
 )
 def test_a_write_that_never_left_is_sent_again_at_once_without_a_read(make_client, recorder, failure):
@@ -575,7 +579,7 @@ def test_a_rate_limited_write_has_no_window(make_client, recorder):
 
 def test_a_failing_confirmation_leaves_the_items_unknown_never_refused(make_client):
     # Case 3: the write ran, its answer was lost, and the read that should confirm it is rate-limited.
-    client, session = make_client([requests.exceptions.ConnectionError("reset")])
+    client, session = make_client([http_transport.ConnectionDropped("reset")])
 
     def rate_limited(pending):
         raise MimecastError("Mimecast answered /api/directory/find-groups with HTTP 429", status=429)
@@ -590,7 +594,7 @@ def test_a_failing_confirmation_leaves_the_items_unknown_never_refused(make_clie
 def test_confirmed_results_survive_a_resend_that_fails(make_client):
     # Case 4: A was confirmed after the drop; the resend of B and C is then refused whole (429, no retry left).
     limited = response(status=429, body=envelope(status=429), headers={"X-RateLimit-Reset": "10"})
-    client, session = make_client([requests.exceptions.ConnectionError("reset"), limited], max_retries=1)
+    client, session = make_client([http_transport.ConnectionDropped("reset"), limited], max_retries=1)
     with pytest.raises(WriteError) as info:
         client.write(CREATE, ITEMS, Confirm({"A": record("A")}))
     results = info.value.results
@@ -602,7 +606,7 @@ def test_confirmed_results_survive_a_resend_that_fails(make_client):
 
 
 def test_confirmed_results_survive_a_resend_whose_outcome_is_unknown(make_client):
-    client, session = make_client([requests.exceptions.ConnectionError("reset")] * 2, max_retries=1)
+    client, session = make_client([http_transport.ConnectionDropped("reset")] * 2, max_retries=1)
     with pytest.raises(WriteError) as info:
         client.write(CREATE, ITEMS, Confirm({"A": record("A")}))
     assert [r.state for r in info.value.results] == ["done", "unknown", "unknown"]
@@ -610,7 +614,7 @@ def test_confirmed_results_survive_a_resend_whose_outcome_is_unknown(make_client
 
 
 def test_with_no_retry_left_a_write_is_still_confirmed_before_it_is_called_unknown(make_client):
-    client, session = make_client([requests.exceptions.ReadTimeout("read timed out")], max_retries=0, timeout=1)
+    client, session = make_client([http_transport.ReadTimeout("read timed out")], max_retries=0, timeout=1)
     confirm = LateConfirm({"A": record("A")}, from_read=3)
     assert client.write(CREATE, ITEMS[:1], confirm)[0].ok
     assert len(session.requests) == 1 and len(confirm.asked) == 3

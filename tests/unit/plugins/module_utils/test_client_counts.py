@@ -4,8 +4,7 @@
 
 """The client counts every request that left, by endpoint, and keeps the last rate-limit figures Mimecast gave."""
 
-import requests
-
+from ansible_collections.community.mimecast.plugins.module_utils import http_transport
 from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import envelope, response
 
 FIND = "/api/directory/find-groups"
@@ -44,7 +43,7 @@ def test_retries_and_a_429_count_and_an_answer_without_figures_keeps_the_last(ma
     client, _session = make_client(
         [
             response(status=429, body={}, headers=dict(rate(10, 0), **{"X-RateLimit-Reset": "5"})),
-            requests.exceptions.ReadTimeout("read timed out"),
+            http_transport.ReadTimeout("read timed out"),
             response(body=envelope([{}])),
         ]
     )
@@ -54,7 +53,7 @@ def test_retries_and_a_429_count_and_an_answer_without_figures_keeps_the_last(ma
 
 def test_a_request_that_never_left_is_not_counted(make_client):
     client, _session = make_client(
-        [requests.exceptions.ConnectTimeout("connect"), response(body=envelope([{}]), headers=rate(5, 4))]
+        [http_transport.ConnectTimeout("connect"), response(body=envelope([{}]), headers=rate(5, 4))]
     )
     client.call(FIND, [{}])
     assert client.request_counts()["by_endpoint"] == {FIND: 1}

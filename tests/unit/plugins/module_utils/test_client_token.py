@@ -6,8 +6,8 @@
 warnings that name the request they retry, a token given as access_token, and the sealed token for reuse."""
 
 import pytest
-import requests
 
+from ansible_collections.community.mimecast.plugins.module_utils import http_transport
 from ansible_collections.community.mimecast.plugins.module_utils.client import (
     REFUSED,
     ClientCredentialsAuth,
@@ -60,8 +60,8 @@ def rate_limited():
 FAILURES = {
     "500": server_error,
     "429": rate_limited,
-    "dropped": lambda: requests.exceptions.ConnectionError("connection reset"),
-    "timeout": lambda: requests.exceptions.ReadTimeout("read timed out"),
+    "dropped": lambda: http_transport.ConnectionDropped("connection reset"),
+    "timeout": lambda: http_transport.ReadTimeout("read timed out"),
 }
 
 

@@ -8,8 +8,8 @@ resend was answered (issue 28, case 4), through the real MimecastClient and Grou
 import json
 
 import pytest
-import requests
 
+from ansible_collections.community.mimecast.plugins.module_utils import http_transport
 from ansible_collections.community.mimecast.plugins.module_utils.client import OutcomeUnknown
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import DuplicateCreated, GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import ensure_present
@@ -39,7 +39,7 @@ class LateSession(DirectorySession):
             self.drop_next_create = False
             self.late = list(json.loads(data)["data"])
             self.calls.extend(("create", item["description"]) for item in self.late)
-            raise requests.exceptions.ConnectionError("connection reset by peer")
+            raise http_transport.ConnectionDropped("connection reset by peer")
         return super().post(url, data=data, **kwargs)
 
     def _land(self):

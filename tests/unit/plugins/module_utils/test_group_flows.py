@@ -3,8 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 import pytest
-import requests
 
+from ansible_collections.community.mimecast.plugins.module_utils import http_transport
 from ansible_collections.community.mimecast.plugins.module_utils.client import (
     MimecastError,
     OutcomeUnknown,
@@ -431,7 +431,7 @@ def test_a_create_whose_outcome_stays_unknown_fails_as_changed_naming_it(api, tr
 
     def listing_fails_after_the_first(body):
         if any(kind == "create" for kind, _name in api.calls):
-            raise requests.exceptions.ConnectionError("connection reset by peer")
+            raise http_transport.ConnectionDropped("connection reset by peer")
         return listed_once(body)
 
     api._find = listing_fails_after_the_first
@@ -507,7 +507,7 @@ def test_a_delete_answered_not_found_whose_listing_then_fails_stays_unknown(api,
 
     def listing_fails_after_the_delete(body):
         if writes(api):
-            raise requests.exceptions.ConnectionError("connection reset by peer")
+            raise http_transport.ConnectionDropped("connection reset by peer")
         return listed_once(body)
 
     api._find = listing_fails_after_the_delete

@@ -5,8 +5,8 @@
 """Member values, the pure planner, and reading/writing members through the client's contract."""
 
 import pytest
-import requests
 
+from ansible_collections.community.mimecast.plugins.module_utils import http_transport
 from ansible_collections.community.mimecast.plugins.module_utils import members as members_module
 from ansible_collections.community.mimecast.plugins.module_utils.client import ItemResult, OutcomeUnknown
 from ansible_collections.community.mimecast.plugins.module_utils.members import (
@@ -343,7 +343,7 @@ def add_requests(session):
 def test_an_add_that_timed_out_and_lands_late_is_found_over_the_window_not_sent_again(make_client, recorder):
     # Case 1 for members: the first confirming read still misses it, the second (half a window later) finds it.
     client, session = make_client(
-        [requests.exceptions.ReadTimeout("read timed out"), member_page(), member_page("x@example.com")], timeout=1
+        [http_transport.ReadTimeout("read timed out"), member_page(), member_page("x@example.com")], timeout=1
     )
     assert members_module.write_members(client, "g1", ["x@example.com"], []) == 1
     assert len(add_requests(session)) == 1 and sum(recorder.sleeps) == pytest.approx(1.0)
@@ -352,7 +352,7 @@ def test_an_add_that_timed_out_and_lands_late_is_found_over_the_window_not_sent_
 def test_an_add_whose_confirming_read_is_rate_limited_is_unknown_and_counts_as_a_change(make_client):
     # Case 3 for members: the add ran, the answer was lost, and the read that should confirm it is rate-limited.
     limited = response(status=429, body=envelope(status=429), headers={"X-RateLimit-Reset": "10"})
-    client, session = make_client([requests.exceptions.ConnectionError("reset"), limited, limited], max_retries=1)
+    client, session = make_client([http_transport.ConnectionDropped("reset"), limited, limited], max_retries=1)
     with pytest.raises(OutcomeUnknown) as info:
         members_module.write_members(client, "g1", ["x@example.com", "partner.example"], [])
     assert info.value.unknown == ["add x@example.com", "add partner.example"]
@@ -366,7 +366,7 @@ def test_already_a_member_answered_to_a_resend_counts_as_a_change(make_client):
     already["errors"] = [{"code": members_module.ALREADY_MEMBER, "message": "exists"}]
     client, _session = make_client(
         # the dropped add may have reached Mimecast: the members are read over the settle window (3 reads)
-        [requests.exceptions.ConnectionError("reset")]
+        [http_transport.ConnectionDropped("reset")]
         + [member_page()] * 3
         + [response(body=envelope([], fail=[already]))]
     )

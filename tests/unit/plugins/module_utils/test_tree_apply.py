@@ -7,8 +7,8 @@
 import json
 
 import pytest
-import requests
 
+from ansible_collections.community.mimecast.plugins.module_utils import http_transport
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
 from ansible_collections.community.mimecast.plugins.module_utils.tree_apply import (
@@ -67,12 +67,12 @@ class TreeSession(DirectorySession):
         if number == self.rate_limit_request:
             return response(429, envelope(status=429), headers={"X-RateLimit-Reset": "10"})
         if number == self.lost_request:
-            raise requests.exceptions.ConnectionError("connection reset by peer")
+            raise http_transport.ConnectionDropped("connection reset by peer")
         if self.during_request:
             self.during_request()
         if self.late_request and number == self.late_request[0]:
             self._late = [self.late_request[1], body, kind]
-            raise requests.exceptions.ReadTimeout("read timed out")
+            raise http_transport.ReadTimeout("read timed out")
         if self.partial_request and number == self.partial_request[0]:
             body = dict(body, data=body["data"][: self.partial_request[1]])
         answers, fails = [], []
@@ -84,7 +84,7 @@ class TreeSession(DirectorySession):
             else:
                 answers.append(getattr(self, "_" + kind)(item))
         if number == self.drop_request or (self.partial_request and number == self.partial_request[0]):
-            raise requests.exceptions.ConnectionError("connection reset by peer")
+            raise http_transport.ConnectionDropped("connection reset by peer")
         if self.strip_ids:
             answers = [dict((k, v) for k, v in answer.items() if k != "id") for answer in answers]
         return response(body=envelope(answers, fail=fails))
@@ -461,7 +461,7 @@ def test_a_created_group_whose_id_cannot_be_listed_is_still_filed_as_created(api
     def find(body):
         listings.append(body)
         if len(listings) > 1:  # the first listing plans; the next, for Org's id, breaks every time
-            raise requests.exceptions.ConnectionError("connection reset by peer")
+            raise http_transport.ConnectionDropped("connection reset by peer")
         return real_find(body)
 
     api._find = find
@@ -550,7 +550,7 @@ def test_a_batch_whose_outcome_stays_unknown_fails_as_changed_and_names_each_ite
     api.lost_request = 1
 
     def listing_fails():
-        raise requests.exceptions.ConnectionError("connection reset by peer")
+        raise http_transport.ConnectionDropped("connection reset by peer")
 
     real_find = api._find
     api._find = lambda body: listing_fails() if api.batches else real_find(body)

@@ -8,8 +8,8 @@ MimecastClient against an in-memory directory."""
 import json
 
 import pytest
-import requests
 
+from ansible_collections.community.mimecast.plugins.module_utils import http_transport
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
 from ansible_collections.community.mimecast.plugins.module_utils.tree_apply import converge_tree
@@ -55,7 +55,7 @@ class MemberTreeSession(TreeSession):
         adding = name == "add-group-member"
         if len(self.member_batches) + 1 == self.member_lost:
             self.member_batches.append(("lost", []))
-            raise requests.exceptions.ConnectionError("connection reset by peer")
+            raise http_transport.ConnectionDropped("connection reset by peer")
         self.member_batches.append(
             ("add" if adding else "remove", [(i["id"], i.get("emailAddress") or i["domain"]) for i in body["data"]])
         )
@@ -74,7 +74,7 @@ class MemberTreeSession(TreeSession):
             (have.add if adding else have.discard)(value)
             answers.append({"emailAddress": value})
         if len(self.member_batches) == self.member_drop:
-            raise requests.exceptions.ConnectionError("connection reset by peer")
+            raise http_transport.ConnectionDropped("connection reset by peer")
         return response(body=envelope(answers, fail=fails))
 
     def members_of(self, path):

@@ -7,8 +7,8 @@ import contextlib
 import json
 
 import pytest
-import requests
 
+from ansible_collections.community.mimecast.plugins.module_utils import http_transport
 from ansible_collections.community.mimecast.plugins.module_utils import module as module_base
 from ansible_collections.community.mimecast.plugins.modules import mimecast_group
 
@@ -59,7 +59,7 @@ def no_network(monkeypatch):
         sent.append(url)
         raise AssertionError("a request was sent to %s" % url)
 
-    monkeypatch.setattr(requests.Session, "post", refuse)
+    monkeypatch.setattr(http_transport.HttpSession, "post", refuse)
     for name in list(ENV) + ["MIMECAST_CLIENT_ID", "MIMECAST_CLIENT_SECRET", "MIMECAST_BASE_URL"]:
         monkeypatch.delenv(name, raising=False)
     return sent
@@ -145,12 +145,12 @@ def test_api1_keys_create_a_group_and_return_its_facts(capsys, monkeypatch):
 
     def post(self, url, **kwargs):
         sent.append((url, kwargs["headers"]))
-        reply = requests.Response()
+        reply = http_transport.HttpResponse()
         reply.status_code = 200
-        reply._content = json.dumps(replies.pop(0)).encode()
+        reply.content = json.dumps(replies.pop(0)).encode()
         return reply
 
-    monkeypatch.setattr(requests.Session, "post", post)
+    monkeypatch.setattr(http_transport.HttpSession, "post", post)
     code, result = run_module(
         capsys, dict(API1, name="Finance", base_url="https://eu-api.mimecast.com", _ansible_diff=True)
     )

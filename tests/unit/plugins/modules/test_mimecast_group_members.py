@@ -6,8 +6,7 @@
 
 import json
 
-import requests
-
+from ansible_collections.community.mimecast.plugins.module_utils import http_transport
 from ansible_collections.community.mimecast.tests.unit.plugins.modules.test_mimecast_group import API1, run_module
 
 BASE_URL = "https://eu-api.mimecast.com"
@@ -19,12 +18,12 @@ def scripted(monkeypatch, replies):
 
     def post(self, url, **kwargs):
         sent.append((url, json.loads(kwargs["data"])))
-        reply = requests.Response()
+        reply = http_transport.HttpResponse()
         reply.status_code = 200
-        reply._content = json.dumps(replies.pop(0)).encode()
+        reply.content = json.dumps(replies.pop(0)).encode()
         return reply
 
-    monkeypatch.setattr(requests.Session, "post", post)
+    monkeypatch.setattr(http_transport.HttpSession, "post", post)
     return sent
 
 

@@ -7,8 +7,8 @@
 import json
 
 import pytest
-import requests
 
+from ansible_collections.community.mimecast.plugins.module_utils import http_transport
 from ansible_collections.community.mimecast.plugins.module_utils.run_contract import REFUSED_RESULT_KEY as REFUSED_KEY
 from ansible_collections.community.mimecast.plugins.module_utils.run_contract import TOKEN_RESULT_KEY as RESULT_KEY
 from ansible_collections.community.mimecast.plugins.module_utils.token_seal import unseal
@@ -28,17 +28,17 @@ def server(monkeypatch):
 
     def post(self, url, **kwargs):
         sent.append((url, (kwargs.get("headers") or {}).get("Authorization")))
-        reply = requests.Response()
+        reply = http_transport.HttpResponse()
         if url.endswith("/oauth/token"):
             reply.status_code, body = 200, {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 1800}
         elif kwargs["headers"]["Authorization"] == "Bearer " + TOKEN:
             reply.status_code, body = 200, LISTING
         else:
             reply.status_code, body = 401, EXPIRED
-        reply._content = json.dumps(body).encode()
+        reply.content = json.dumps(body).encode()
         return reply
 
-    monkeypatch.setattr(requests.Session, "post", post)
+    monkeypatch.setattr(http_transport.HttpSession, "post", post)
     for name in ("MIMECAST_CLIENT_ID", "MIMECAST_CLIENT_SECRET", "MIMECAST_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     return sent
