@@ -17,19 +17,28 @@ PACKAGE = "ansible_collections.community.mimecast.plugins."
 
 
 def imported_after(module):
-    """The collection's module_utils a fresh interpreter holds after importing ``module``."""
-    code = (
-        "import importlib, json, sys; importlib.import_module(%r); "
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(%r))))"
-    ) % (PACKAGE + "modules." + module, PACKAGE + "module_utils.")
+    """The collection's module_utils a fresh interpreter holds after importing ``module``, and the top-level
+    packages it holds."""
+    code = ("import importlib, json, sys; importlib.import_module(%r); print(json.dumps(sorted(sys.modules)))") % (
+        PACKAGE + "modules." + module
+    )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    return set(name.rsplit(".", 1)[1] for name in json.loads(output))
+    names = json.loads(output)
+    ours = set(name.rsplit(".", 1)[1] for name in names if name.startswith(PACKAGE + "module_utils."))
+    return ours, set(name.split(".", 1)[0] for name in names)
 
 
 @pytest.mark.parametrize("module", ["mimecast_group", "mimecast_group_info"])
 def test_a_task_without_members_does_not_import_the_member_code(module):
-    loaded = imported_after(module)
+    loaded, _packages = imported_after(module)
     assert "client" in loaded  # the check sees the module's imports at all
     assert "members" not in loaded
     assert not loaded & {"tree_plan", "tree_apply", "tree_members"}
+
+
+@pytest.mark.parametrize("module", ["mimecast_group", "mimecast_group_info", "mimecast_group_tree"])
+def test_no_module_imports_requests_or_urllib3(module):
+    loaded, packages = imported_after(module)
+    assert "http_transport" in loaded  # the module's transport is imported: the check sees its imports at all
+    assert not packages & {"requests", "urllib3"}  # about 45 ms a task (docs/performance.md)
