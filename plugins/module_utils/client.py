@@ -2,323 +2,36 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The Mimecast API client: session, both authentication kinds, the response envelope, error mapping,
-retries and pagination. Internal use only: this API may change without notice.
+"""The Mimecast API client: one session to one API host, the one place requests are sent and counted, the one retry
+loop, settle windows, and calls, writes with per-item outcomes, and pagination over them. Internal use only: this
+API may change without notice.
 
-Every module reaches Mimecast through :class:`MimecastClient`, so each of those concerns lives here once.
+What it builds on lives beside it, a concern a file: the outcome model (outcomes.py), both authentication kinds
+(auth.py, with signing.py and token_seal.py), the reading of answers and failures (replies.py) and the HTTP
+transport (http_transport.py).
 """
 
 import json
 import time
-import uuid
 
-from ansible_collections.community.mimecast.plugins.module_utils.http_transport import (
-    ConnectError,
-    ConnectionDropped,
-    ConnectTimeout,
-    HttpSession,
-    ProxyError,
-    ReadTimeout,
-    ResolveError,
-    TLSError,
-    TransportError,
+from ansible_collections.community.mimecast.plugins.module_utils.http_transport import HttpSession, TransportError
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import (
+    REFUSED,
+    UNKNOWN,
+    ItemResult,
+    MimecastError,
+    PageLimit,
+    WriteError,
 )
-from ansible_collections.community.mimecast.plugins.module_utils.retry import Backoff, server_wait_hint
-from ansible_collections.community.mimecast.plugins.module_utils.signing import (
-    authorization_header,
-    decode_secret_key,
-    mimecast_date,
-    sign,
-)
-from ansible_collections.community.mimecast.plugins.module_utils.token_seal import seal
+from ansible_collections.community.mimecast.plugins.module_utils.replies import TOKEN_PATH, Replies, errors_of
+from ansible_collections.community.mimecast.plugins.module_utils.retry import Backoff
 
-TOKEN_PATH = "/oauth/token"
 MAX_PAGE_SIZE = 100
-# How much of a non-JSON reply is quoted in an error: enough to recognise a proxy or gateway page.
-SNIPPET_LENGTH = 160
 # After any failure that may have reached Mimecast (a read timeout, a dropped or reset connection, a 5xx, a gateway
 # page), a write is confirmed by reads spread over a settle window of this many times ``timeout`` after the
 # failure, and sent again only if it is still absent after the window: a proxy that closed the connection, or a
 # 503, says nothing about whether Mimecast is still working on it.
 SETTLE_WINDOW_FACTOR = 2
-# How many unknown items a message names before it says "and N more".
-NAMED_LIMIT = 10
-
-# The outcome of one item of a write.
-DONE = "done"
-REFUSED = "refused"
-UNKNOWN = "unknown"
-
-STATUS_ADVICE = {
-    400: "the request was refused as malformed or incomplete",
-    401: "authentication was rejected",
-    403: "the application is not allowed to do this: check the API application's permissions and products",
-    404: "the endpoint was not found: check base_url (the regional API host, without a path)",
-    405: "the endpoint refused the method",
-    418: "the access key binding has expired: create new access and secret keys for the API application",
-    429: "the rate limit was exceeded",
-}
-
-
-class MimecastError(Exception):
-    """A failure talking to Mimecast, with a message fit for users and no secret in it.
-
-    ``uncertain`` is true when a write may or may not have been executed (the connection dropped, the
-    request timed out, or the server failed part-way): callers must look the object up before retrying.
-    ``still_running`` is true when Mimecast may still be working on it: every failure after the request may
-    have reached Mimecast (it defaults to ``uncertain``); a write is then confirmed over a settle window before
-    it is sent again. Only a 429 and failures before sending (a connect failure or connect timeout) have none.
-    """
-
-    def __init__(
-        self,
-        message,
-        status=None,
-        code=None,
-        errors=None,
-        retryable=False,
-        uncertain=False,
-        wait_hint=None,
-        still_running=None,
-        request=None,
-    ):
-        super().__init__(message)
-        self.request = request  # the path of the request that failed, when it is not the call's own (the token)
-        self.message = message
-        self.status = status
-        self.code = code
-        self.errors = errors or []
-        self.retryable = retryable
-        self.uncertain = uncertain
-        self.wait_hint = wait_hint  # seconds the server asked to wait before a retry, when it said
-        self.still_running = uncertain if still_running is None else still_running
-
-    def details(self):
-        """Return the facts worth adding to a failed task's result."""
-        details = {}
-        if self.status is not None:
-            details["http_status"] = self.status
-        if self.code:
-            details["error_code"] = self.code
-        if self.errors:
-            details["errors"] = self.errors
-        return details
-
-
-def _errors_of(body):
-    """Flatten the ``fail`` entries of a Mimecast envelope to ``[{code, message, field?, retryable}]``."""
-    errors = []
-    for entry in body.get("fail") or []:
-        if not isinstance(entry, dict):
-            continue
-        for error in entry.get("errors") or [entry]:
-            if not isinstance(error, dict):
-                continue
-            item = {"code": error.get("code"), "message": error.get("message")}
-            if error.get("field"):
-                item["field"] = error["field"]
-            item["retryable"] = bool(error.get("retryable"))
-            errors.append(item)
-    return errors
-
-
-def _describe(errors):
-    return "; ".join("%s: %s" % (e.get("code") or "error", e.get("message") or "no message") for e in errors)
-
-
-class ItemResult:
-    """The outcome of one ``data`` item of a write, one of three:
-
-    * ``done``: Mimecast did it; ``record`` is its answer for the item (or what a confirming read found);
-    * ``refused``: Mimecast said it did not do it; ``errors`` holds its codes and messages;
-    * ``unknown``: nobody can tell (the request may or may not have run, and no read could confirm it).
-
-    ``resent`` is true when the item was sent again after a try whose outcome was unknown: an answer such as
-    "already a member" may then be that earlier try's own effect.
-    """
-
-    def __init__(self, item, record=None, errors=None, state=None, resent=False):
-        self.item = item
-        self.record = record
-        self.errors = errors or []
-        self.state = state or (REFUSED if self.errors else DONE)
-        self.resent = resent
-
-    @property
-    def ok(self):
-        """True when the item is done."""
-        return self.state == DONE
-
-    @property
-    def unknown(self):
-        """True when nobody can tell whether the item was done."""
-        return self.state == UNKNOWN
-
-    @property
-    def codes(self):
-        """The error codes Mimecast gave for the item."""
-        return set(e.get("code") for e in self.errors)
-
-    def error(self, path):
-        """A :class:`MimecastError` for a refused item, with Mimecast's codes and messages."""
-        return MimecastError(
-            "Mimecast refused %s: %s" % (path, _describe(self.errors) or "no error given"),
-            code=self.errors[0].get("code") if self.errors else None,
-            errors=self.errors,
-        )
-
-    def __repr__(self):
-        return "ItemResult(%r, %s, record=%r, errors=%r)" % (self.item, self.state, self.record, self.errors)
-
-
-class WriteError(MimecastError):
-    """A write request that failed whole (or whose confirmation failed) before every item's outcome was known.
-
-    ``results`` has an :class:`ItemResult` for every item of the write, in order: the items done or refused in
-    earlier rounds keep their outcome; the others are ``refused`` when Mimecast said the request did not run
-    (a rate limit, a refused request) or when the write was not sent at all (its token request failed), and
-    ``unknown`` otherwise. ``cause`` is the failure; the message, status, codes and ``request`` are its own.
-    """
-
-    def __init__(self, cause, results):
-        super().__init__(
-            cause.message,
-            status=cause.status,
-            code=cause.code,
-            errors=cause.errors,
-            uncertain=any(result.unknown for result in results),
-            request=cause.request,
-        )
-        self.cause = cause
-        self.results = results
-
-
-class OutcomeUnknown(MimecastError):
-    """Writes of a task whose outcome stayed unknown once ``max_retries`` was used up.
-
-    ``unknown`` names each such write (``create Departments/EMEA``, ``add jane@example.com``): the task fails,
-    lists them under the result key ``unknown``, and reports ``changed`` since they may have been carried out.
-    """
-
-    def __init__(self, unknown, cause):
-        super().__init__(
-            unknown_outcome_message(unknown, cause),
-            status=cause.status,
-            code=cause.code,
-            errors=cause.errors,
-            uncertain=True,
-        )
-        self.unknown = list(unknown)
-
-    def details(self):
-        details = super().details()
-        details.update(changed=True, unknown=list(self.unknown))
-        return details
-
-
-class PageLimit(Exception):
-    """A paginated read would need more pages than its caller allowed (``paginate(max_pages=...)``)."""
-
-
-def unknown_outcome_message(unknown, cause=None):
-    """The one wording of an unknown outcome: what it concerns, why, and that a re-run converges."""
-    named = ", ".join(unknown[:NAMED_LIMIT])
-    if len(unknown) > NAMED_LIMIT:
-        named += " and %d more" % (len(unknown) - NAMED_LIMIT)
-    message = "The outcome of %d write(s) is unknown: %s" % (len(unknown), named)
-    if cause is not None:
-        message += " (after: %s)" % cause.message
-    return (
-        message + ". Mimecast may or may not have carried them out, and they were not sent again (see unknown). "
-        "Re-run the task: it reads the directory before it writes, so it converges without duplicates"
-    )
-
-
-class ApiKeyAuth:
-    """API 1.0: every request signed with HMAC-SHA1 over date, request id, path and application key."""
-
-    kind = "api1"
-
-    def __init__(self, access_key, secret_key, app_id, app_key):
-        decode_secret_key(secret_key)  # fail early, before any request, on a key that is not base64
-        self.access_key = access_key
-        self._secret_key = secret_key
-        self.app_id = app_id
-        self._app_key = app_key
-
-    def headers(self, client, path):
-        date = mimecast_date()
-        request_id = str(uuid.uuid4())
-        signature = sign(self._secret_key, self._app_key, date, request_id, path)
-        value = authorization_header(self.access_key, signature)
-        client.register_secret(signature)
-        client.register_secret(value)
-        return {"Authorization": value, "x-mc-date": date, "x-mc-req-id": request_id, "x-mc-app-id": self.app_id}
-
-
-class ClientCredentialsAuth:
-    """API 2.0: an OAuth2 bearer token from ``{base_url}/oauth/token`` (client-credentials grant).
-
-    ``access_token``, a token given from outside (by the user, or kept by the action plugin from an earlier task),
-    is used first; with ``client_id`` and ``client_secret`` a refused one is replaced by a new token once, a
-    replacement that costs no retry of the budget (the token was not this task's to spend it on), without them
-    the refusal is final. ``kept`` says the action plugin gave it from the run's store: refused at its first use
-    (nothing was run with it), it is not replaced here but ``kept_refused`` is set and nothing more is sent, so
-    the action plugin replaces it under the tenant's lock, once for every fork. ``fetched`` holds the last token
-    this object fetched and when it expires.
-    """
-
-    kind = "api2"
-
-    def __init__(self, client_id, client_secret, access_token=None, kept=False):
-        self.client_id = client_id
-        self._client_secret = client_secret
-        self._token = access_token or None
-        self.given_in_use = self._token is not None  # the token in use is the one given from outside
-        self.kept = kept and self.given_in_use
-        self.kept_refused = False
-        self._given_sends = 0
-        self.fetched = None  # (token, monotonic expiry or None)
-
-    @property
-    def can_fetch(self):
-        """True when a new token can be fetched (client_id and client_secret are known)."""
-        return bool(self.client_id and self._client_secret)
-
-    def headers(self, client, path):
-        if self.kept_refused:
-            raise MimecastError(
-                "Not sent: the access_token kept by an earlier task of the run was refused at its first use",
-                status=401,
-            )
-        if self._token is None:
-            token, lifetime = client.fetch_token(self.client_id, self._client_secret)
-            self._token = token
-            self.fetched = (token, None if lifetime is None else time.monotonic() + lifetime)
-        if self.given_in_use:
-            self._given_sends += 1
-        client.register_secret(self._token)
-        return {"Authorization": "Bearer %s" % self._token}
-
-    def refresh(self, client):
-        """Drop the refused token so the next request fetches a new one; True when a new one can be fetched.
-
-        A kept token refused at its first use is not dropped: ``kept_refused`` is set instead (see the class)."""
-        if self._token is None or not self.can_fetch:
-            return False
-        if self.kept and self.given_in_use and self._given_sends == 1:
-            self.kept_refused = True
-            return False
-        self._token = None
-        self.given_in_use = False
-        return True
-
-    def sealed_fetched_token(self):
-        """The token this object fetched, sealed with the client secret, and its seconds left; None without one."""
-        if self.fetched is None or self.fetched[1] is None or not self.can_fetch:
-            return None
-        token, expires = self.fetched
-        return {"sealed": seal(self._client_secret, token), "expires_in": int(expires - time.monotonic())}
 
 
 class MimecastClient:
@@ -355,6 +68,7 @@ class MimecastClient:
         self._secrets = set()
         self._sent = {}  # path -> requests sent (token requests included), counted in _http only
         self._rate = {}  # the last X-RateLimit-Limit and -Remaining seen, as limit and remaining
+        self._replies = Replies(self.base_url, timeout, auth, self.redact)
         if session is None:
             session = HttpSession(timeout, validate_certs=validate_certs, ca_path=ca_path, proxy=proxy)
             session.proxy_for(self.base_url)  # a proxy that cannot be used is refused before any request
@@ -419,56 +133,10 @@ class MimecastClient:
             return response
         except TransportError as exc:
             left = exc.sent
-            raise self._transport_error(path, exc) from None
+            raise self._replies.transport_error(path, exc) from None
         finally:
             if left:
                 self._count(path)  # it left without an answer (a timeout, a dropped connection)
-
-    def _transport_error(self, path, exc):
-        """The MimecastError of a transport failure: what it means for a write, and what to check."""
-        reason = self._reason(exc)
-        if isinstance(exc, TLSError):
-            return MimecastError(
-                "TLS failure talking to %s: %s. Check the certificate chain, ca_path, or validate_certs."
-                % (self.base_url, reason)
-            )
-        if isinstance(exc, ConnectTimeout):
-            return MimecastError(
-                "Timed out after %ss connecting to %s: check base_url, proxy and network."
-                % (self.timeout, self.base_url),
-                retryable=True,
-            )
-        if isinstance(exc, ProxyError):
-            return MimecastError("Proxy failure reaching %s: %s" % (self.base_url, reason), retryable=True)
-        if isinstance(exc, ResolveError):
-            return MimecastError("Could not resolve the host of %s: check base_url and DNS." % self.base_url)
-        if isinstance(exc, ConnectError):
-            # Refused or unreachable before a connection stood: the request was never sent.
-            return MimecastError("Could not connect to %s: %s" % (self.base_url, reason), retryable=True)
-        if isinstance(exc, ReadTimeout):
-            return MimecastError(
-                "Timed out after %ss waiting for %s%s; raise timeout if the API is slow."
-                % (self.timeout, self.base_url, path),
-                retryable=True,
-                uncertain=True,
-                still_running=True,
-            )
-        if isinstance(exc, ConnectionDropped):
-            # A connection that breaks after the request was sent may have executed it.
-            return MimecastError(
-                "Connection to %s failed: %s" % (self.base_url, reason), retryable=True, uncertain=True
-            )
-        # A broken body after the answer began (BrokenAnswer), or a request that could not be written at all:
-        # whatever was sent may have run, so its outcome is unknown, never "not done".
-        return MimecastError("Request to %s%s failed: %s" % (self.base_url, path, reason), uncertain=exc.sent)
-
-    def _reason(self, exc):
-        return self.redact(str(exc))
-
-    def _snippet(self, response):
-        text = response.text[:SNIPPET_LENGTH]
-        text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
-        return self.redact(text) or "(empty body)"
 
     def fetch_token(self, client_id, client_secret):
         """Get an API 2.0 bearer token with the client-credentials grant; return ``(token, seconds it lasts)``.
@@ -479,7 +147,7 @@ class MimecastClient:
         """
         form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
         try:
-            body = self._token_reply(self._http(TOKEN_PATH, data=form))
+            body = self._replies.token(self._http(TOKEN_PATH, data=form))
         except MimecastError as failure:
             failure.request = TOKEN_PATH
             raise
@@ -490,135 +158,6 @@ class MimecastClient:
         except (TypeError, ValueError):
             lifetime = None
         return token, lifetime if lifetime is not None and lifetime > 0 else None
-
-    def _token_reply(self, response):
-        if response.status_code == 429 or response.status_code >= 500:
-            raise self._status_error(response, TOKEN_PATH, self._json_or_empty(response))
-        body = self._json(response, TOKEN_PATH)
-        if response.status_code in (400, 401) or (response.status_code == 200 and not body.get("access_token")):
-            error = body.get("error") or "error"
-            raise MimecastError(
-                "API 2.0 token request was rejected (%s): check client_id and client_secret, and that the API "
-                "application is enabled." % error,
-                status=response.status_code,
-                code=error,
-            )
-        if response.status_code != 200:
-            raise self._status_error(response, TOKEN_PATH, body)
-        return body
-
-    def _api_reply(self, path, response, per_item=False):
-        """Return the JSON body of an API reply that ran; raise MimecastError for every kind of failure.
-
-        With ``per_item`` (writes), ``fail`` entries are left in the body for the caller to match to its items,
-        as long as the request as a whole ran (``meta.status`` 200, or failures given per item).
-        """
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise self._status_error(response, path, self._json_or_empty(response))
-        body = self._json(response, path)
-        if status != 200:
-            raise self._status_error(response, path, body)
-        errors = _errors_of(body)
-        meta_status = (body.get("meta") or {}).get("status", 200)
-        if per_item and meta_status < 500 and (meta_status == 200 or body.get("fail")):
-            return body
-        if errors or meta_status != 200:
-            # Mimecast marks failures worth retrying; whether a write ran before one is not said.
-            transient = meta_status >= 500 or bool(errors and all(e["retryable"] for e in errors))
-            raise MimecastError(
-                "Mimecast refused %s (status %s): %s"
-                % (path, meta_status, self.redact(_describe(errors) or "no error given")),
-                status=meta_status,
-                code=errors[0]["code"] if errors else None,
-                errors=errors,
-                retryable=transient,
-                uncertain=transient,
-            )
-        return body
-
-    def _json(self, response, path):
-        try:
-            body = response.json()
-        except ValueError:
-            if response.status_code == 400 and not response.content:
-                # Mimecast answers a malformed or truncated id with an empty 400.
-                raise MimecastError(
-                    "Mimecast refused the request to %s with an empty HTTP 400: an id may be malformed or "
-                    "truncated." % path,
-                    status=400,
-                ) from None
-            raise MimecastError(
-                "Mimecast answered %s with HTTP %s and a body that is not JSON (%s): %s"
-                % (
-                    path,
-                    response.status_code,
-                    response.headers.get("Content-Type", "no content type"),
-                    self._snippet(response),
-                ),
-                status=response.status_code,
-                # A gateway page in place of the API's answer says nothing about whether the call ran.
-                retryable=response.status_code == 200 or response.status_code >= 500,
-                uncertain=response.status_code == 200 or response.status_code >= 500,
-            ) from None
-        if not isinstance(body, dict):
-            raise MimecastError(
-                "Mimecast answered %s with JSON that is not an object: %s" % (path, self._snippet(response)),
-                status=response.status_code,
-            )
-        return body
-
-    def _status_error(self, response, path, body):
-        status = response.status_code
-        errors = _errors_of(body)
-        code = errors[0]["code"] if errors else body.get("error")
-        detail = _describe(errors) if errors else body.get("error_description") or body.get("error") or ""
-        if not body and response.content:
-            detail = "a reply that is not JSON (%s): %s" % (
-                response.headers.get("Content-Type", "no content type"),
-                self._snippet(response),
-            )
-        if status == 401:
-            if self.auth.kind == "api1":
-                advice = (
-                    "the signature was rejected: check access_key, secret_key, app_id and app_key, and that this "
-                    "machine's clock is right (Mimecast refuses requests dated more than a few minutes off)"
-                )
-            elif not self.auth.given_in_use:
-                advice = "the bearer token was rejected: check client_id and client_secret"
-            elif self.auth.can_fetch:
-                advice = (
-                    "the access_token was refused (expired, revoked, or for another tenant); client_id and "
-                    "client_secret were not tried"
-                )
-            else:
-                advice = (
-                    "the access_token was refused (expired, revoked, or for another tenant): give a new one, or "
-                    "client_id and client_secret so that one is fetched"
-                )
-        elif status >= 500:
-            advice = "Mimecast had a server error"
-        else:
-            advice = STATUS_ADVICE.get(status, "unexpected HTTP status")
-        message = "Mimecast answered %s with HTTP %s: %s" % (path, status, advice)
-        if detail:
-            message += " (%s)" % self.redact(detail)
-        return MimecastError(
-            message,
-            status=status,
-            code=code,
-            errors=errors,
-            retryable=status == 429 or status >= 500,
-            uncertain=status >= 500,
-            wait_hint=server_wait_hint(response.headers) if status == 429 else None,
-        )
-
-    def _json_or_empty(self, response):
-        try:
-            body = response.json()
-        except ValueError:
-            return {}
-        return body if isinstance(body, dict) else {}
 
     def _exchange(self, path, send, parse, write, settle=None):
         """Send and parse, retrying what is safe to retry: the one retry loop of the collection.
@@ -728,7 +267,7 @@ class MimecastClient:
         body = {"data": list(items or [])}
         if meta:
             body["meta"] = meta
-        reply = self._exchange(path, self._post(path, body), lambda response: self._api_reply(path, response), False)
+        reply = self._exchange(path, self._post(path, body), lambda response: self._replies.api(path, response), False)
         return reply.get("data") or [], reply.get("meta") or {}
 
     def write(self, path, items, confirm=None):
@@ -766,7 +305,7 @@ class MimecastClient:
 
         def parse(response):
             sent = pending()
-            body = self._api_reply(path, response, per_item=True)
+            body = self._replies.api(path, response, per_item=True)
             doubtful = self._match_items(sent, items, body, results)
             for i in sent:
                 if results[i] is not None:
@@ -855,7 +394,7 @@ class MimecastClient:
             if index is None:
                 unmatched = True  # a failure we cannot pin on one item: every other item is in doubt
                 continue
-            failures[index] = _errors_of({"fail": [entry]})
+            failures[index] = errors_of({"fail": [entry]})
         doubtful = []
         for index, errors in failures.items():
             if all(e["retryable"] for e in errors):

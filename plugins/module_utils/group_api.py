@@ -7,15 +7,15 @@ batched creates, updates and deletes through the client's one write path.
 Internal use only: this API may change without notice.
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import (
+from ansible_collections.community.mimecast.plugins.module_utils.group_path import join_path
+from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupTree, group_facts
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import (
     REFUSED,
     UNKNOWN,
     ItemResult,
     MimecastError,
     WriteError,
 )
-from ansible_collections.community.mimecast.plugins.module_utils.group_path import join_path
-from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupTree, group_facts
 
 FIND_GROUPS = "/api/directory/find-groups"
 CREATE_GROUP = "/api/directory/create-group"

@@ -16,7 +16,6 @@ Why identity is not a string comparison:
   parent path on every run; ids are compared only within one run's answers.
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import OutcomeUnknown, WriteError
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import (
     ALREADY_ABSENT,
     CREATE_GROUP,
@@ -31,6 +30,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.group_tree impo
     ParentNotFound,
     split_path,
 )
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import OutcomeUnknown, WriteError
 
 
 class Location:

@@ -26,9 +26,10 @@ is ambiguous, or when the name stands elsewhere, none at the root, and the witne
 A name that no search finds anywhere is absent wherever it is asked for, whatever the ids.
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import MAX_PAGE_SIZE, PageLimit
+from ansible_collections.community.mimecast.plugins.module_utils.client import MAX_PAGE_SIZE
 from ansible_collections.community.mimecast.plugins.module_utils.group_path import join_path
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import ParentNotFound
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import PageLimit
 from ansible_collections.community.mimecast.plugins.module_utils.run_contract import known_root
 
 

@@ -27,7 +27,7 @@ Why the writes look the way they do:
 
 import re
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import (
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import (
     REFUSED,
     MimecastError,
     OutcomeUnknown,

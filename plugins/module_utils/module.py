@@ -13,12 +13,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import (
-    ApiKeyAuth,
-    ClientCredentialsAuth,
-    MimecastClient,
-    MimecastError,
-)
+from ansible_collections.community.mimecast.plugins.module_utils.auth import ApiKeyAuth, ClientCredentialsAuth
+from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastClient
 from ansible_collections.community.mimecast.plugins.module_utils.credentials import (
     BASE_URL_ENV,
     SECRET_OPTIONS,
@@ -28,6 +24,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.credentials imp
     validate_base_url,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import MimecastError
 from ansible_collections.community.mimecast.plugins.module_utils.run_contract import (
     KEPT_OPTION,
     LOCKED_OPTION,

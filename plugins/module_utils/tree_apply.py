@@ -29,13 +29,13 @@ already went wrong stops before it); a group whose child could not be deleted is
 then fails, naming each failed item with Mimecast's codes, and returns what was done.
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import (
+from ansible_collections.community.mimecast.plugins.module_utils.group_api import ALREADY_ABSENT, already_absent_message
+from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import (
     MimecastError,
     WriteError,
     unknown_outcome_message,
 )
-from ansible_collections.community.mimecast.plugins.module_utils.group_api import ALREADY_ABSENT, already_absent_message
-from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
 from ansible_collections.community.mimecast.plugins.module_utils.rate_budget import warn_over_budget, write_requests
 from ansible_collections.community.mimecast.plugins.module_utils.tree_members import plan_tree_members
 from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import (

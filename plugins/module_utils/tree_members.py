@@ -16,7 +16,6 @@ that has an item in doubt (one read per group, every page) and only the items wi
 sent again. "Already a member" on add and "not a member" on remove count as done (the wanted state holds).
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import WriteError
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
 from ansible_collections.community.mimecast.plugins.module_utils.members import (
     ADD_GROUP_MEMBER,
@@ -34,6 +33,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.members import 
     refuse_unwritable,
     validate_members,
 )
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import WriteError
 from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import _refuse, join_path, split_entry
 
 

@@ -304,7 +304,6 @@ group:
       sample: [jane.doe@example.com, partner.example]
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastError
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import (
     ensure_absent,
     ensure_by_id,
@@ -316,6 +315,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.group_tree impo
     validate_target,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import MimecastError
 
 
 def main():

@@ -4,11 +4,8 @@
 
 import pytest
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import (
-    ApiKeyAuth,
-    ClientCredentialsAuth,
-    MimecastClient,
-)
+from ansible_collections.community.mimecast.plugins.module_utils.auth import ApiKeyAuth, ClientCredentialsAuth
+from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastClient
 from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import (
     APP_KEY,
     CLIENT_SECRET,

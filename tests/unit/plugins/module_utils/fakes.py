@@ -9,7 +9,8 @@ import base64
 import json
 
 from ansible_collections.community.mimecast.plugins.module_utils import http_transport
-from ansible_collections.community.mimecast.plugins.module_utils.client import ApiKeyAuth, MimecastClient
+from ansible_collections.community.mimecast.plugins.module_utils.auth import ApiKeyAuth
+from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastClient
 
 SECRET_KEY = base64.b64encode(b"unit-test-secret-key").decode()
 APP_KEY = "unit-test-app-key"

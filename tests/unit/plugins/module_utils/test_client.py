@@ -10,9 +10,9 @@ import json
 import pytest
 
 from ansible_collections.community.mimecast.plugins.module_utils import http_transport
-from ansible_collections.community.mimecast.plugins.module_utils.client import (
-    ApiKeyAuth,
-    MimecastClient,
+from ansible_collections.community.mimecast.plugins.module_utils.auth import ApiKeyAuth
+from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastClient
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import (
     MimecastError,
     OutcomeUnknown,
     WriteError,

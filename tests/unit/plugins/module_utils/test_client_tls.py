@@ -9,11 +9,9 @@ import pathlib
 
 import pytest
 
-from ansible_collections.community.mimecast.plugins.module_utils.client import (
-    ClientCredentialsAuth,
-    MimecastClient,
-    MimecastError,
-)
+from ansible_collections.community.mimecast.plugins.module_utils.auth import ClientCredentialsAuth
+from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastClient
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import MimecastError
 
 SIMULATOR = pathlib.Path(__file__).resolve().parents[3] / "simulator" / "mimecast_simulator.py"
 FIND = "/api/directory/find-groups"

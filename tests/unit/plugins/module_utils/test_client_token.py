@@ -8,12 +8,9 @@ warnings that name the request they retry, a token given as access_token, and th
 import pytest
 
 from ansible_collections.community.mimecast.plugins.module_utils import http_transport
-from ansible_collections.community.mimecast.plugins.module_utils.client import (
-    REFUSED,
-    ClientCredentialsAuth,
-    MimecastClient,
-    MimecastError,
-)
+from ansible_collections.community.mimecast.plugins.module_utils.auth import ClientCredentialsAuth
+from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastClient
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import REFUSED, MimecastError
 from ansible_collections.community.mimecast.plugins.module_utils.token_seal import unseal
 from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import (
     CLIENT_SECRET,

@@ -10,9 +10,9 @@ import json
 import pytest
 
 from ansible_collections.community.mimecast.plugins.module_utils import http_transport
-from ansible_collections.community.mimecast.plugins.module_utils.client import OutcomeUnknown
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import DuplicateCreated, GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import ensure_present
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import OutcomeUnknown
 from ansible_collections.community.mimecast.plugins.module_utils.tree_apply import converge_tree
 from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import parse_request
 from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.directory_fake import (

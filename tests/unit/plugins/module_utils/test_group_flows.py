@@ -5,10 +5,6 @@
 import pytest
 
 from ansible_collections.community.mimecast.plugins.module_utils import http_transport
-from ansible_collections.community.mimecast.plugins.module_utils.client import (
-    MimecastError,
-    OutcomeUnknown,
-)
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
 from ansible_collections.community.mimecast.plugins.module_utils.group_flows import (
     ensure_absent,
@@ -17,6 +13,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.group_flows imp
     list_groups,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import MimecastError, OutcomeUnknown
 from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.directory_fake import (
     ROOT,
     DirectorySession,

@@ -20,12 +20,9 @@ import time
 import pytest
 
 from ansible_collections.community.mimecast.plugins.module_utils import http_transport
-from ansible_collections.community.mimecast.plugins.module_utils.client import (
-    ApiKeyAuth,
-    ClientCredentialsAuth,
-    MimecastClient,
-    MimecastError,
-)
+from ansible_collections.community.mimecast.plugins.module_utils.auth import ApiKeyAuth, ClientCredentialsAuth
+from ansible_collections.community.mimecast.plugins.module_utils.client import MimecastClient
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import MimecastError
 from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import APP_KEY, SECRET_KEY
 from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.test_client_tls import (
     FIND,

@@ -8,7 +8,6 @@ import pytest
 
 from ansible_collections.community.mimecast.plugins.module_utils import http_transport
 from ansible_collections.community.mimecast.plugins.module_utils import members as members_module
-from ansible_collections.community.mimecast.plugins.module_utils.client import ItemResult, OutcomeUnknown
 from ansible_collections.community.mimecast.plugins.module_utils.members import (
     MemberError,
     member_item,
@@ -18,6 +17,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.members import 
     plan_members,
     validate_members,
 )
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import ItemResult, OutcomeUnknown
 from ansible_collections.community.mimecast.tests.unit.plugins.module_utils.fakes import envelope, response
 
 # -- values ----------------------------------------------------------------------------------------
