@@ -139,8 +139,11 @@ options:
     default: 30
   max_retries:
     description:
-      - How many times a failed request is retried. One budget per operation covers every request sent for it, the
-        API 2.0 token request included. A rate-limited request (HTTP 429) is retried after the wait
+      - How many times a failed request is retried. The budget is per request. It covers every send of that
+        request (HTTP 429 waits, bearer token refreshes and, for a write, the sends between its confirmation
+        rounds alike) and the API 2.0 token request sent for it. A read sent to confirm what a write did is a
+        request of its own, with a budget of its own, so a write is sent at most O(max_retries) + 1 times and so
+        is each read that confirms it. A rate-limited request (HTTP 429) is retried after the wait
         Mimecast asks for; reads are retried after server errors and dropped connections with jittered
         exponential backoff. A write whose outcome is unknown is never re-sent blindly; the directory is read
         first. Each retry is reported as a warning. V(0) disables retries.

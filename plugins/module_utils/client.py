@@ -170,7 +170,7 @@ class MimecastClient:
           token request and the call's next send then count as usual.
         * The token request itself (API 2.0, sent by ``send`` when there is no token yet): the call was not sent;
           a token request that failed on a 429, a server error, a timeout or a dropped connection is sent again
-          like a read. It counts in the same budget: ``max_retries`` bounds every request of the operation.
+          like a read. It counts in the same budget: ``max_retries`` bounds every send of the call and its token.
         * Server errors, dropped connections, timeouts, gateway pages: reads are sent again with backoff. A write
           is sent again blind only when the failure proves it never left (a refused connection, a connect
           timeout). Otherwise
@@ -283,7 +283,8 @@ class MimecastClient:
         record showing its effect, or None when there is none; only those are sent again. Since Mimecast may
         still be running it after any such failure, the reads are spread over the settle window
         (:meth:`settle_window`) and the rest is sent again only once the window is over. The request is
-        sent at most ``max_retries + 1`` times in all (429 waits, token refreshes and confirmation rounds alike).
+        sent at most ``max_retries + 1`` times in all (429 waits, token refreshes and confirmation rounds alike);
+        each read ``confirm`` sends is a request of its own, with a ``max_retries`` budget of its own.
 
         When the request fails whole before every item's outcome is known (``max_retries`` used up, a refusal of
         the whole request, a confirming read that failed), :class:`WriteError` is raised with every item's

@@ -3,9 +3,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """The group endpoints of the Mimecast API, over lists of items: the listing read once per run, and
-batched creates, updates and deletes through the client's one write path.
+batched creates, updates and deletes through the one batch-write engine (write_engine); the member endpoints
+beside them (their reads and writes are in members.py, which only tasks with members import).
 Internal use only: this API may change without notice.
 """
+
+from functools import partial
 
 from ansible_collections.community.mimecast.plugins.module_utils.group_path import join_path
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupTree, group_facts
@@ -14,13 +17,20 @@ from ansible_collections.community.mimecast.plugins.module_utils.outcomes import
     UNKNOWN,
     ItemResult,
     MimecastError,
-    WriteError,
 )
 
 FIND_GROUPS = "/api/directory/find-groups"
 CREATE_GROUP = "/api/directory/create-group"
 UPDATE_GROUP = "/api/directory/update-group"
 DELETE_GROUP = "/api/directory/delete-group"
+GET_GROUP_MEMBERS = "/api/directory/get-group-members"
+ADD_GROUP_MEMBER = "/api/directory/add-group-member"
+REMOVE_GROUP_MEMBER = "/api/directory/remove-group-member"
+# Members per get-group-members page: the largest page clients use (and find-groups allows).
+MEMBER_PAGE_SIZE = 100
+# Mimecast's answers that the wanted state of a member holds already: on add, and on remove.
+ALREADY_MEMBER = "err_folder_group_member_already_exists"
+NOT_A_MEMBER = "err_folder_email_address_not_found"
 # Mimecast's answer to a delete whose id it does not know. It proves nothing alone: the group may be gone (deleted
 # by this task's earlier try, or by someone else) or still there under another id string (ids drift).
 NOT_FOUND = "err_folder_not_found"
@@ -96,24 +106,20 @@ class GroupDirectory:
         return self.search_pages(name)[0]
 
     def create(self, items, confirm):
-        """Create groups (items ``{description, parentId?}``); ItemResults whose records are group facts.
+        """Create groups (items ``{description, parentId?}``); return a write_engine.Written whose records are group
+        facts.
 
         No silent duplicate: when an item was sent again after a try whose outcome was unknown, an earlier try
         may land too, even after the resend was answered. So, one settle window after the answer, the groups of
         that name are read once more (:meth:`_remove_duplicates`); a second group of that name under that parent
         that this task made is deleted, with a warning, and any other one fails the write naming both ids.
         """
-        try:
-            results = self._write(CREATE_GROUP, items, confirm)
-        except WriteError as exc:
-            problem = self._duplicates_left(exc.results)
-            if problem is None:
-                raise
-            raise WriteError(DuplicateCreated("%s; %s" % (exc.cause.message, problem)), exc.results) from None
-        problem = self._duplicates_left(results)
+        answer = self._write(CREATE_GROUP, items, confirm)
+        problem = self._duplicates_left(answer.results)
         if problem is not None:
-            raise WriteError(DuplicateCreated(problem), results)
-        return results
+            failure = answer.failure
+            answer.failure = DuplicateCreated(problem if failure is None else "%s; %s" % (failure.message, problem))
+        return answer
 
     def _duplicates_left(self, results):
         """:meth:`_remove_duplicates`, with a failing read or delete said as a problem: the creates stay done."""
@@ -127,11 +133,11 @@ class GroupDirectory:
             )
 
     def update(self, items, confirm):
-        """Rename or move groups (items ``{id, description?, parentId?}``); ItemResults with group facts."""
+        """Rename or move groups (items ``{id, description?, parentId?}``); a Written with group facts."""
         return self._write(UPDATE_GROUP, items, confirm)
 
     def delete(self, targets):
-        """Delete groups, each given as ``(facts, names from the root down to it)``; return an ItemResult each.
+        """Delete groups, each given as ``(facts, names from the root down to it)``; return a write_engine.Written.
 
         The one place where a delete's outcome is decided, for every flow. An item whose answer was lost is done
         when a fresh listing shows neither its id nor its path of names (ids can change between answers). An item
@@ -147,8 +153,8 @@ class GroupDirectory:
           checks (children, source) were made on the old listing, and a group now at that path may not be the
           one that was read; a re-run reads the directory again and deletes it by its current id.
 
-        When that listing cannot be read, those items are unknown and WriteError is raised with every item's result,
-        as when the write itself failed part-way (its results are settled the same way).
+        When that listing cannot be read, those items are unknown and the answer's ``failure`` says why, as when the
+        write itself failed part-way (its results are settled the same way).
         """
         items = [{"id": group["id"]} for group, _names in targets]
         names_of = dict((id(item), list(names)) for item, (_group, names) in zip(items, targets))
@@ -157,16 +163,10 @@ class GroupDirectory:
             tree = self.tree()
             return [{} if tree.is_gone(item["id"], names_of[id(item)]) else None for item in pending]
 
-        paths = [names for _group, names in targets]
-        try:
-            results = self._write(DELETE_GROUP, items, confirm)
-        except WriteError as exc:
-            exc.results[:] = self._settle_not_found(exc.results, paths)[0]
-            raise
-        results, failure = self._settle_not_found(results, paths)
-        if failure is not None:
-            raise WriteError(failure, results)
-        return results
+        answer = self._write(DELETE_GROUP, items, confirm)
+        answer.results, failure = self._settle_not_found(answer.results, [names for _group, names in targets])
+        answer.failure = answer.failure or failure
+        return answer
 
     def _settle_not_found(self, results, paths):
         """Decide each delete answered ``err_folder_not_found`` by one fresh listing (see :meth:`delete`); return
@@ -289,11 +289,8 @@ class GroupDirectory:
         def confirm(pending):
             return [{} if gone(*next((r, g) for r, g in extras if g["id"] == item["id"])) else None for item in pending]
 
-        try:
-            outcomes = self._write(DELETE_GROUP, items, confirm)
-            stop = None
-        except WriteError as exc:
-            outcomes, stop = exc.results, exc
+        answer = self._write(DELETE_GROUP, items, confirm)
+        outcomes, stop = answer.results, answer.failure
         problems = []
         for (result, group), outcome in zip(extras, outcomes):
             name, kept = result.item["description"], result.record["id"]
@@ -323,18 +320,21 @@ class GroupDirectory:
         return problems
 
     def _write(self, path, items, confirm):
+        """Send one request of group writes through the write engine; its results' records as group facts (what
+        was confirmed before a failure too)."""
+        # Imported here: a task that writes nothing does not compile the write engine (docs/performance.md).
+        from ansible_collections.community.mimecast.plugins.module_utils.write_engine import written
+
         def confirm_fresh(pending):
             self.forget()  # a confirmation must see the directory as it is now
             return confirm(pending)
 
         try:
-            results = self.client.write(path, items, confirm_fresh)
-        except WriteError as exc:
-            _as_facts(exc.results)  # what was confirmed before the failure is kept, as facts too
-            raise
+            answer = written(partial(self.client.write, path), items, confirm_fresh)
         finally:
             self.forget()
-        return _as_facts(results)
+        _as_facts(answer.results)
+        return answer
 
 
 def already_absent_message(paths):
@@ -382,5 +382,5 @@ def _where(result):
 
 def _refusal(outcome, stop):
     if stop is not None and not outcome.errors:
-        return stop.cause.message
+        return stop.message
     return "; ".join("%s: %s" % (e.get("code"), e.get("message")) for e in outcome.errors) or "refused"

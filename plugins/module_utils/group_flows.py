@@ -3,7 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """The single-group flows of mimecast_group and mimecast_group_info: which group a task means, then
-read, diff and write. Internal use only: this API may change without notice.
+read, diff and write; and the two modules' tasks (:func:`run_group`, :func:`run_group_info`), from their checked
+options to their results. Internal use only: this API may change without notice.
 
 Why identity is not a string comparison:
 
@@ -28,9 +29,12 @@ from ansible_collections.community.mimecast.plugins.module_utils.group_tree impo
     PATH_SEPARATOR,
     GroupError,
     ParentNotFound,
+    listable,
+    planned_group,
     split_path,
+    validate_id,
+    validate_target,
 )
-from ansible_collections.community.mimecast.plugins.module_utils.outcomes import OutcomeUnknown, WriteError
 
 
 class Location:
@@ -100,33 +104,6 @@ def refuse_ldap(group, action):
         )
 
 
-def planned_group(name, parent_id):
-    """The facts a group about to be created will have, as far as they are known before the write."""
-    return {
-        "id": None,
-        "name": name,
-        "description": name,
-        "parent_id": parent_id,
-        "source": "cloud",
-        "folder_count": 0,
-        "user_count": 0,
-    }
-
-
-def _only(path, what, write):
-    """The record of the one-item write ``write()``; Mimecast's refusal of it raised; an unknown outcome raised
-    as :class:`OutcomeUnknown` naming ``what`` (such as ``create Departments/EMEA``)."""
-    try:
-        result = write()[0]
-    except WriteError as exc:
-        if exc.results[0].unknown:
-            raise OutcomeUnknown([what], exc.cause) from None
-        raise exc.cause from None
-    if not result.ok:
-        raise result.error(path)
-    return result.record
-
-
 def _label(name, parent=None, parent_id=None):
     """How a task's group is named in messages: its path of names, or its name under a parent id."""
     if parent_id:
@@ -179,7 +156,7 @@ def ensure_present(directory, name, parent=None, parent_id=None, check_mode=Fals
         return [matches[0] if matches else None for _item in pending]
 
     what = "create %s" % _label(name, parent, parent_id)
-    return True, None, _only(CREATE_GROUP, what, lambda: directory.create([item], confirm))
+    return True, None, directory.create([item], confirm).only(what, CREATE_GROUP).record
 
 
 def ensure_absent(directory, name, parent=None, parent_id=None, check_mode=False, warn=None):
@@ -222,18 +199,10 @@ def _delete(directory, group, check_mode, warn=None):
         return True, group, None
     names = directory.tree().names_of(group) or [group["name"]]
     what = "delete %s" % PATH_SEPARATOR.join(names)
-    try:
-        result = directory.delete([(group, names)])[0]
-    except WriteError as exc:
-        if exc.results[0].unknown:
-            raise OutcomeUnknown([what], exc.cause) from None
-        raise exc.cause from None
-    if result.state == ALREADY_ABSENT:
+    if directory.delete([(group, names)]).only(what, what).state == ALREADY_ABSENT:
         if warn is not None:
             warn(already_absent_message([names]))
         return False, None, None
-    if not result.ok:
-        raise result.error(what)
     return True, group, None
 
 
@@ -306,7 +275,7 @@ def ensure_by_id(
     new_names = (tree.names_of(parent_group) or [] if parent_group else []) + [wanted_name]
 
     what = "update %s" % (tree.path_of(group) or group["name"])
-    updated = _only(UPDATE_GROUP, what, lambda: directory.update([item], confirm))
+    updated = directory.update([item], confirm).only(what, UPDATE_GROUP).record
     # Some answers carry only what changed: fill in the rest from what was known.
     merged = dict(after)
     merged.update(dict((k, v) for k, v in updated.items() if v is not None))
@@ -358,3 +327,70 @@ def _filtered(groups, name, query, source):
     if source is not None:
         groups = [g for g in groups if g["source"] == source]
     return groups
+
+
+def run_group(module):
+    """The task of ``mimecast_group``: check the options before any request, then the group, then its members.
+
+    ``module`` is its MimecastModule; the task ends with ``exit_json`` or ``fail_json``. The member code is
+    imported only by a task with ``members`` (members.run_member_step).
+    """
+    params = module.params
+    group_id, state = params["id"], params["state"]
+    members = None
+    with module.failures():
+        validate_target(params["name"], params["parent"], params["parent_id"])
+        if group_id is not None:
+            validate_id(group_id, "id")
+            if state == "absent" and any(params[k] is not None for k in ("name", "parent", "parent_id")):
+                raise GroupError("state=absent with id deletes that group: name, parent and parent_id are not used")
+        if params["members"] is not None:
+            # Imported here: a task without members does not compile the member code (docs/performance.md).
+            from ansible_collections.community.mimecast.plugins.module_utils.members import check_members_option
+
+            members = check_members_option(params["members"], state)
+    directory = module.directory()  # bad connection options fail here, still before any request
+
+    target = dict(name=params["name"], parent=params["parent"], parent_id=params["parent_id"])
+
+    def group_step(check_mode, warn):
+        if group_id is not None:
+            return ensure_by_id(directory, group_id, state=state, check_mode=check_mode, warn=warn, **target)
+        if state == "absent":
+            return ensure_absent(directory, check_mode=check_mode, warn=warn, **target)
+        return ensure_present(directory, check_mode=check_mode, warn=warn, **target)
+
+    if members is None:
+        with module.failures():
+            changed, before, after = group_step(module.check_mode, module.warn)
+    else:
+        from ansible_collections.community.mimecast.plugins.module_utils.members import run_member_step
+
+        changed, before, after = run_member_step(module, directory.client, group_step, members)
+    result = dict(changed=changed, group=(after if state == "present" else before) or {})
+    if module._diff:
+        result["diff"] = dict(before=before or {}, after=after or {})
+    module.exit_json(**result)
+
+
+def run_group_info(module):
+    """The task of ``mimecast_group_info``: the groups that pass the filters, with their members when asked."""
+    params = module.params
+    with module.failures():
+        validate_target(None, params["parent"], params["parent_id"])
+    directory = module.directory()
+
+    with module.failures():
+        groups = list_groups(directory, **{k: params[k] for k in ("name", "query", "parent", "parent_id", "source")})
+        if params["members"]:
+            # Imported here: a listing without members does not compile the member code (docs/performance.md).
+            from ansible_collections.community.mimecast.plugins.module_utils.members import current_members
+
+            groups = [dict(group, members=current_members(directory.client, group)) for group in groups]
+    # Fed back as mimecast_group_tree's groups (with purge), these paths leave the directory as it is.
+    listed = [g for g in groups if g["path"] is not None and listable(g["path"])]
+    result = dict(changed=False, groups=groups, paths=sorted(g["path"] for g in listed))
+    if params["members"]:
+        # Fed back as mimecast_group_tree's members (with those paths as groups), they leave the members as they are.
+        result["members"] = dict((g["path"], g["members"]) for g in listed)
+    module.exit_json(**result)

@@ -55,6 +55,19 @@ def group_facts(record):
     }
 
 
+def planned_group(name, parent_id):
+    """The facts a group about to be created will have, as far as they are known before the write."""
+    return {
+        "id": None,
+        "name": name,
+        "description": name,
+        "parent_id": parent_id,
+        "source": "cloud",
+        "folder_count": 0,
+        "user_count": 0,
+    }
+
+
 def validate_name(name, what="name"):
     """Return ``name`` if it is a usable group name, else raise GroupError saying why."""
     if name is None or not name.strip():
@@ -68,31 +81,35 @@ def validate_name(name, what="name"):
     return name
 
 
+def parse_names(path, where, what, anchored=False):
+    """The names of ``path`` (group_path's syntax: ``\\/`` for a ``/`` in a name, ``\\\\`` for a backslash), each
+    checked by the name rules: the one place a path given by a user is parsed. A malformed path raises GroupError
+    prefixed by ``where``, a bad name one that calls it ``what``. ``anchored`` allows a leading or trailing ``/``.
+    """
+    try:
+        names = split_names(path, anchored=anchored)
+    except PathError as exc:
+        raise GroupError("%s: %s" % (where, exc)) from None
+    return [validate_name(name, what=what) for name in names]
+
+
 def split_path(path):
     """Split a parent path (``Departments/EMEA``, ``Sales\\/Marketing``) into its names; raise GroupError if malformed.
 
-    The path syntax (``\\/`` for a ``/`` in a name, ``\\\\`` for a backslash) is group_path's. A leading or
-    trailing separator is allowed (``/Departments/EMEA/``) and means the same; ``/`` alone is the root (``[]``).
+    A leading or trailing separator is allowed (``/Departments/EMEA/``) and means the same; ``/`` alone is the root
+    (``[]``).
     """
     if path is None or not path.strip():
         raise GroupError("parent must not be empty or blank: omit it, or give %r, for the root" % PATH_SEPARATOR)
-    try:
-        names = split_names(path, anchored=True)
-    except PathError as exc:
-        raise GroupError("parent: %s" % exc) from None
-    for name in names:
-        validate_name(name, what="each name in parent %r" % path)
-    return list(names)
+    return parse_names(path, "parent", "each name in parent %r" % path, anchored=True)
 
 
 def listable(path):
     """True when ``path`` (group_path's syntax, as ``GroupTree.path_of`` gives it) can be a ``groups`` entry of a
     tree task: every name on it follows the name rules. The tree task's purge keeps the groups it cannot list."""
     try:
-        names = split_names(path)
-        for name in names:
-            validate_name(name)
-    except (PathError, GroupError):
+        parse_names(path, "path", "a name")
+    except GroupError:
         return False
     return True
 

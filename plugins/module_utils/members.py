@@ -22,31 +22,38 @@ Why the writes look the way they do:
 * When a batch's outcome is unknown (a dropped connection, a 5xx, a timeout), the client calls back
   ``confirm``, which reads the members again, so nothing is sent twice blindly and nothing is lost. Items
   whose outcome stays unknown fail the task as :class:`OutcomeUnknown`, named ``add VALUE`` or
-  ``remove VALUE``, with ``applied`` set.
+  ``remove VALUE``.
+* The writes go through the one batch-write engine (write_engine) in :func:`send_member_writes`, which the tree
+  uses too (tree_members): one request serves many groups, since each item carries its own group ``id``.
 """
 
 import re
+from functools import partial
 
+from ansible_collections.community.mimecast.plugins.module_utils.group_api import (
+    ADD_GROUP_MEMBER,
+    ALREADY_MEMBER,
+    GET_GROUP_MEMBERS,
+    MEMBER_PAGE_SIZE,
+    NOT_A_MEMBER,
+    REMOVE_GROUP_MEMBER,
+)
 from ansible_collections.community.mimecast.plugins.module_utils.outcomes import (
+    DONE,
     REFUSED,
+    UNKNOWN,
     MimecastError,
     OutcomeUnknown,
-    WriteError,
 )
-
-GET_GROUP_MEMBERS = "/api/directory/get-group-members"
-ADD_GROUP_MEMBER = "/api/directory/add-group-member"
-REMOVE_GROUP_MEMBER = "/api/directory/remove-group-member"
 
 # Members per add/remove request. Mimecast documents no limit; 100 is the shared reference's conservative
 # figure (a public sync script sends 500). At 100, 1,000 new members take 10 writes and a request body stays
 # near 8 KB; a batch that fails or whose outcome is unknown concerns at most 100 members.
 MEMBER_BATCH_SIZE = 100
-# Members per get-group-members page: the largest page clients use (and find-groups allows).
-MEMBER_PAGE_SIZE = 100
-
-ALREADY_MEMBER = "err_folder_group_member_already_exists"
-NOT_A_MEMBER = "err_folder_email_address_not_found"
+# The member writes, in order: every add, then every remove (a member that stays is never missing in between),
+# each with the answer that says the wanted state holds already, and whether a confirming read must find the
+# member there (add) or not (remove).
+MEMBER_STEPS = (("add", ADD_GROUP_MEMBER, ALREADY_MEMBER, True), ("remove", REMOVE_GROUP_MEMBER, NOT_A_MEMBER, False))
 
 MAX_LOCAL_PART = 64
 MAX_DOMAIN = 253
@@ -59,12 +66,25 @@ class MemberError(ValueError):
 
 
 class MembersNotChanged(MimecastError):
-    """Some members could not be added or removed; ``applied`` counts the changes that were made."""
+    """Some members could not be added or removed (``failures``: ``[(value, errors)]``), or a request was refused
+    whole (``cause``: its message, status and codes are this error's); ``applied`` counts the changes that were
+    made, and the task reports ``changed`` when there are any."""
 
-    def __init__(self, message, applied, failures):
-        super().__init__(message, errors=[error for _value, errors in failures for error in errors])
+    def __init__(self, message, applied, failures, cause=None):
+        super().__init__(
+            message,
+            status=cause.status if cause is not None else None,
+            code=cause.code if cause is not None else None,
+            errors=cause.errors if cause is not None else [error for _value, errors in failures for error in errors],
+        )
         self.applied = applied
         self.failures = failures
+
+    def details(self):
+        details = super().details()
+        if self.applied:
+            details["changed"] = True
+        return details
 
 
 # -- values ----------------------------------------------------------------------------------------
@@ -322,51 +342,65 @@ def _item_value(item):
     return (item.get("emailAddress") or item.get("domain") or "").lower()
 
 
-def _confirmer(client, group_id, present):
-    """Build the ``confirm`` callback of one write: read the members again; an item whose effect is visible
-    (the member is there after an add, gone after a remove) is confirmed with an empty record."""
+def _confirmer(client, present):
+    """The ``confirm`` of a member write: read the members of each group with an item in doubt once; an item whose
+    effect is visible (the member is there after an add, gone after a remove) is confirmed with an empty record."""
 
-    def confirm(pending_items):
-        now = set(read_members(client, group_id))
-        return [({} if (_item_value(item) in now) == present else None) for item in pending_items]
+    def confirm(pending):
+        now, found = {}, []
+        for item, _op in pending:
+            if item["id"] not in now:
+                now[item["id"]] = set(read_members(client, item["id"]))
+            found.append({} if (_item_value(item) in now[item["id"]]) == present else None)
+        return found
 
     return confirm
 
 
-def write_members(client, group_id, to_add, to_remove, batch_size=MEMBER_BATCH_SIZE):
-    """Add ``to_add`` and remove ``to_remove`` in batches of ``batch_size``; return how many changes were made.
+def send_member_writes(client, changes, batch_size=MEMBER_BATCH_SIZE):
+    """The one member write, for ``mimecast_group`` and the tree alike: every add of ``changes`` (``(key, group id,
+    to_add, to_remove)``), then every remove, in requests of at most ``batch_size`` items across groups.
 
-    Adds go first, so a member that must stay is never missing while a ``set`` replaces the list. "Already a
-    member" on add and "not found" on remove count as done (the wanted state holds). Every batch is sent even if
-    one fails; then MembersNotChanged lists each member that failed and why. A failure of a whole request
-    stops at once, with ``applied`` set on it: :class:`OutcomeUnknown` naming the members whose outcome is
-    unknown, or Mimecast's error when it refused the request whole.
+    Yield ``(action, outcomes, failure)`` for each request sent: ``outcomes`` is ``[((key, group id, value),
+    outcome, result)]`` (write_engine: "already a member" on add and "not a member" on remove are done when the
+    item was sent again after a try of unknown outcome, else held: the wanted state holds, made by someone else);
+    ``failure`` stopped the request part-way, and nothing is sent after it.
     """
-    applied = 0
-    failures = []
-    steps = (
-        (ADD_GROUP_MEMBER, to_add, ALREADY_MEMBER, True, "add"),
-        (REMOVE_GROUP_MEMBER, to_remove, NOT_A_MEMBER, False, "remove"),
-    )
-    for path, values, settled, present, action in steps:
-        confirm = _confirmer(client, group_id, present)
-        for start in range(0, len(values), batch_size):
-            items = [member_item(group_id, value) for value in values[start : start + batch_size]]
-            stop = None
-            try:
-                results = client.write(path, items, confirm)
-            except WriteError as exc:
-                results, stop = exc.results, exc
-            for result in results:
-                if result.ok or (result.codes == {settled} and result.resent):
-                    applied += 1  # a settled answer to a resend may be the earlier try's own effect
-                elif result.state == REFUSED and result.codes != {settled} and stop is None:
-                    failures.append((_item_value(result.item), result.errors))
-            if stop is not None:
-                unknown = ["%s %s" % (action, _item_value(r.item)) for r in results if r.unknown]
-                error = OutcomeUnknown(unknown, stop.cause) if unknown else stop.cause
-                error.applied = applied
-                raise error
+    # Imported here: a task whose members need no change does not compile the write engine (docs/performance.md).
+    from ansible_collections.community.mimecast.plugins.module_utils.write_engine import write_batches, written
+
+    for action, path, settled, present in MEMBER_STEPS:
+        ops = [
+            (key, group_id, value)
+            for key, group_id, to_add, to_remove in changes
+            for value in (to_add if present else to_remove)
+        ]
+        write = partial(written, partial(client.write, path))
+        confirm = _confirmer(client, present)
+        for answer in write_batches(write, ops, batch_size, lambda op: member_item(*op[1:]), confirm):
+            yield action, answer.outcomes(settled), answer.failure
+            if answer.failure is not None:
+                return
+
+
+def write_members(client, group_id, to_add, to_remove, batch_size=MEMBER_BATCH_SIZE):
+    """Add ``to_add`` to and remove ``to_remove`` from one group (:func:`send_member_writes`); return how many
+    changes were made.
+
+    "Already a member" on add and "not found" on remove count as done (the wanted state holds). Every batch is sent
+    even if items of one are refused; then MembersNotChanged lists each member that failed and why. A request that
+    fails whole stops at once: :class:`OutcomeUnknown` names the members whose outcome is unknown; a request
+    Mimecast refused whole raises MembersNotChanged with its message and codes, ``changed`` when changes came first.
+    """
+    applied, failures = 0, []
+    for action, outcomes, failure in send_member_writes(client, [(None, group_id, to_add, to_remove)], batch_size):
+        applied += sum(1 for _op, outcome, _result in outcomes if outcome == DONE)
+        if failure is not None:
+            unknown = ["%s %s" % (action, op[2]) for op, outcome, _result in outcomes if outcome == UNKNOWN]
+            if unknown:
+                raise OutcomeUnknown(unknown, failure)
+            raise MembersNotChanged(failure.message, applied, [], failure)
+        failures.extend((op[2], result.errors) for op, outcome, result in outcomes if outcome == REFUSED)
     if failures:
         raise MembersNotChanged(_describe_failures(failures, group_id), applied, failures)
     return applied
@@ -418,6 +452,40 @@ def ensure_members(client, group, members, check_mode=False, created=False, warn
         # Changed only if a write did something: answers that it already held are someone else's doing.
         return bool(write_members(client, group["id"], to_add, to_remove)), current, after
     return True, current, after
+
+
+def check_members_option(members, state):
+    """``mimecast_group``'s ``members`` option checked before any request (:func:`validate_members`)."""
+    if state == "absent":
+        raise MemberError("members is only used with state=present: state=absent deletes the whole group")
+    return validate_members(members)
+
+
+def run_member_step(module, client, group_step, members):
+    """``mimecast_group``'s group step (``group_step(check_mode, warn)``) and then its members; return
+    ``(changed, before, after)`` with the members in the facts.
+
+    A value the member checks refuse may only be kept where the group holds it: the members are then planned
+    first, on a check-mode pass of the group step, so one that would be added is refused before any write, not
+    even the group's create being sent. A failure after member batches went through fails the task as changed.
+    """
+    if wanted_unchecked(members) and not module.check_mode:
+        with module.failures():
+            _changed, planned_before, planned = group_step(check_mode=True, warn=None)
+            ensure_members(client, planned, members, check_mode=True, created=planned_before is None)
+    with module.failures():
+        changed, before, after = group_step(module.check_mode, module.warn)
+    with module.failures():
+        try:
+            member_changes = ensure_members(
+                client, after, members, check_mode=module.check_mode, created=before is None, warn=module.warn
+            )
+        except MimecastError as exc:  # some member batches may have gone through: say so honestly
+            details = exc.details()
+            details["changed"] = changed or details.get("changed", False)
+            module.fail_json(msg=exc.message, group=after, **details)
+    before, after = with_members(before, after, member_changes)
+    return changed or member_changes[0], before, after
 
 
 def with_members(before, after, member_changes):

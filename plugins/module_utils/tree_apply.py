@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Carrying out a tree plan: one listing, the plan (tree_plan), then the writes in batches, and what the task
-returns. Internal use only: this API may change without notice.
+"""Carrying out a tree plan: the task's options checked once (:func:`run_tree`, :func:`check_tree_options`),
+one listing, the plan (tree_plan), then the writes in batches through the write engine (write_engine), and what
+the task returns. Internal use only: this API may change without notice.
 
 The writes, in order:
 
@@ -30,18 +31,24 @@ then fails, naming each failed item with Mimecast's codes, and returns what was 
 """
 
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import ALREADY_ABSENT, already_absent_message
-from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
+from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError, planned_group
 from ansible_collections.community.mimecast.plugins.module_utils.outcomes import (
+    UNKNOWN,
     MimecastError,
-    WriteError,
     unknown_outcome_message,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.rate_budget import warn_over_budget, write_requests
-from ansible_collections.community.mimecast.plugins.module_utils.tree_members import plan_tree_members
+from ansible_collections.community.mimecast.plugins.module_utils.tree_members import parse_members, plan_tree_members
 from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import (
     MESSAGE_LIMIT,
     join_path,
+    parse_request,
     plan_tree,
+)
+from ansible_collections.community.mimecast.plugins.module_utils.write_engine import (
+    DONE,
+    NOT_DONE,
+    write_batches,
 )
 
 # Mimecast documents no item limit for the group endpoints; 100 items per request is what its own
@@ -55,11 +62,6 @@ def validate_batch_size(batch_size):
     if batch_size is None or batch_size < 1 or batch_size > MAX_BATCH_SIZE:
         raise GroupError("batch_size must be between 1 and %d, got %s" % (MAX_BATCH_SIZE, batch_size))
     return batch_size
-
-
-def _batches(ops, size):
-    for start in range(0, len(ops), size):
-        yield ops[start : start + size]
 
 
 def _at_path(tree, path):
@@ -96,11 +98,12 @@ class TreeOutcome:
         self.unknown = []  # (action, path) sent, whose outcome is unknown: they may have been carried out
         self.not_done = []  # (action, path) of a request Mimecast refused whole: it said they were not done
 
-    def not_ok(self, action, path, result, stop):
-        """File an item that is not done: unknown, refused whole with its request (``stop``), or refused alone."""
-        if result.unknown:
+    def file(self, state, action, path, result):
+        """File an item that is not done, by its write_engine outcome: unknown, refused whole with its request
+        (``NOT_DONE``), or refused alone."""
+        if state == UNKNOWN:
             self.unknown.append((action, path))
-        elif stop is not None:
+        elif state == NOT_DONE:
             self.not_done.append((action, path))
         else:
             self.failures.append((action, path, result.errors))
@@ -228,6 +231,21 @@ class TreeOutcome:
         return groups
 
 
+def check_tree_options(entries, root_path, state="present", purge=False, batch_size=DEFAULT_BATCH_SIZE, members=None):
+    """The checks across a tree task's options, before any request: the one place they are made. ``members`` is
+    the option as given or as parsed (only None or not matters here)."""
+    validate_batch_size(batch_size)
+    if members is not None and state == "absent":
+        raise GroupError("members is only used with state=present: state=absent deletes the listed groups")
+    if purge and state == "absent":
+        raise GroupError("purge only applies to state=present")
+    if purge and not entries and not root_path:
+        raise GroupError(
+            "purge with an empty groups list and no root would delete every cloud group of the directory: "
+            "list the groups to keep, or set root"
+        )
+
+
 def converge_tree(
     directory,
     entries,
@@ -239,7 +257,8 @@ def converge_tree(
     members=None,
     warn=None,
 ):
-    """Read the directory once, plan, and (unless ``check_mode``) write; return a :class:`TreeOutcome`.
+    """Check the options (:func:`check_tree_options`), read the directory once, plan, and (unless ``check_mode``)
+    write; return a :class:`TreeOutcome`.
 
     ``members`` (from ``tree_members.parse_members``) adds the named groups' members: they are read and
     planned before any write, and written after the creates and before the deletes. Refusals of the plan
@@ -247,12 +266,16 @@ def converge_tree(
     outcome (``error``), with what was done before it. Before the first write, ``warn`` (a callable, if given)
     gets the estimate when the plan's requests exceed what the listing's answer left of the rate limit.
     """
-    batch_size = validate_batch_size(batch_size or DEFAULT_BATCH_SIZE)
+    batch_size = batch_size or DEFAULT_BATCH_SIZE
+    check_tree_options(entries, root_path, state, purge, batch_size, members)
+    return _converge(directory, entries, root_path, state, purge, batch_size, check_mode, members, warn)
+
+
+def _converge(directory, entries, root_path, state, purge, batch_size, check_mode, members, warn):
+    """:func:`converge_tree` once its options are checked."""
     tree = directory.tree()
     listed = _counts(directory.client)
     plan = plan_tree(tree, entries, root_path, state=state, purge=purge)
-    if members is not None and state != "present":
-        raise GroupError("members is only used with state=present")
     tree_members = plan_tree_members(directory.client, plan, members) if members is not None else None
     outcome = TreeOutcome(plan, check_mode, tree_members)
     if not check_mode and listed is not None:
@@ -278,6 +301,31 @@ def converge_tree(
     return outcome
 
 
+def run_tree(module):
+    """The task of ``mimecast_group_tree``: every option checked before any request, then :func:`converge_tree`'s
+    work, its warnings, and the result (a failed task keeps what was done)."""
+    params = module.params
+    state, purge, batch_size = params["state"], params["purge"], params["batch_size"]
+    with module.failures():
+        root_path, entries = parse_request(params["groups"], params["root"])
+        check_tree_options(entries, root_path, state, purge, batch_size, params["members"])
+        members = parse_members(params["members"], entries)
+    directory = module.directory()  # bad connection options fail here, still before any request
+
+    with module.failures():
+        outcome = _converge(
+            directory, entries, root_path, state, purge, batch_size, module.check_mode, members, module.warn
+        )
+    for warning in outcome.warnings() + (outcome.members.warnings() if outcome.members is not None else []):
+        module.warn(warning)
+    result = outcome.result(diff=module._diff)
+    if outcome.failed:
+        details = outcome.details()
+        details.update(result)
+        module.fail_json(msg=directory.client.redact(outcome.failure_message()), **details)
+    module.exit_json(**result)
+
+
 def _counts(client):
     """The client's request counts (client.request_counts), or None for a client that keeps none."""
     counts = getattr(client, "request_counts", None)
@@ -296,22 +344,26 @@ def _planned_writes(plan, tree_members, batch_size):
 
 
 def _plan_only(plan, outcome):
-    for op in plan.creates:
-        facts = dict(
-            id=None,
-            name=op.name,
-            description=op.name,
-            parent_id=op.parent_id,
-            source="cloud",
-            folder_count=0,
-            user_count=0,
-        )
-        outcome.created.append((op.path, facts))
+    outcome.created.extend((op.path, planned_group(op.name, op.parent_id)) for op in plan.creates)
     outcome.deleted.extend((op.path, op.group) for op in plan.deletes)
+
+
+def _create_item(entry):
+    op, parent_id = entry
+    item = {"description": op.name}
+    if parent_id is not None:
+        item["parentId"] = parent_id
+    return item
 
 
 def _create(directory, plan, batch_size, outcome):
     new_ids = {}  # path -> id of the group this run created there
+
+    def confirm(pending):
+        # The group now at each pending item's path, found in a fresh listing.
+        tree = directory.tree()
+        return [_at_path(tree, op.path) for _item, (op, _parent_id) in pending]
+
     for level in plan.create_levels:
         ready = []
         for op in level:
@@ -321,24 +373,14 @@ def _create(directory, plan, batch_size, outcome):
                 ready.append((op, new_ids[op.parent_path]))
             else:
                 outcome.skipped.append(("create", op.path))  # its parent could not be created
-        for batch in _batches(ready, batch_size):
-            items = []
-            for op, parent_id in batch:
-                item = {"description": op.name}
-                if parent_id is not None:
-                    item["parentId"] = parent_id
-                items.append(item)
-            stop = unlisted = None
-            try:
-                results = directory.create(items, _confirm_by_path(directory, items, [op.path for op, _p in batch]))
-            except WriteError as exc:
-                results, stop = exc.results, exc
-            for (op, parent_id), result in zip(batch, results):
-                if not result.ok:
-                    _not_ok(outcome, "create", op.path, result, stop)
+        for answer in write_batches(directory.create, ready, batch_size, _create_item, confirm):
+            unlisted = None
+            for (op, parent_id), state, result in answer.outcomes():
+                if state != DONE:
+                    outcome.file(state, "create", op.path, result)
                     continue
                 facts = dict(result.record or {})
-                if not facts.get("id") and stop is None and unlisted is None:
+                if not facts.get("id") and answer.failure is None and unlisted is None:
                     # The answer did not say which id the new group has; the listing does. A failure to tell stops
                     # the run once this batch is filed: its groups were created all the same.
                     try:
@@ -349,23 +391,8 @@ def _create(directory, plan, batch_size, outcome):
                     facts["parent_id"] = parent_id
                 new_ids[op.path] = facts.get("id")
                 outcome.created.append((op.path, facts))
-            if stop is not None or unlisted is not None:
-                raise stop or unlisted
-
-
-def _not_ok(outcome, action, path, result, stop):
-    outcome.not_ok(action, path, result, stop)
-
-
-def _confirm_by_path(directory, items, paths):
-    """A ``confirm`` for creates: the group now at each pending item's path, found in a fresh listing."""
-    path_of = dict((id(item), path) for item, path in zip(items, paths))
-
-    def confirm(pending):
-        tree = directory.tree()
-        return [_at_path(tree, path_of[id(item)]) for item in pending]
-
-    return confirm
+            if answer.failure is not None or unlisted is not None:
+                raise answer.failure or unlisted
 
 
 def _delete(directory, plan, batch_size, outcome):
@@ -378,19 +405,17 @@ def _delete(directory, plan, batch_size, outcome):
                 blocked.add(op.group["parent_id"])
             else:
                 ready.append(op)
-        for batch in _batches(ready, batch_size):
-            stop = None
-            try:
-                results = directory.delete([(op.group, list(op.path)) for op in batch])
-            except WriteError as exc:
-                results, stop = exc.results, exc
-            for op, result in zip(batch, results):
-                if result.ok:
+        targets = write_batches(
+            lambda batch, _confirm: directory.delete(batch), ready, batch_size, lambda op: (op.group, list(op.path))
+        )
+        for answer in targets:
+            for op, state, result in answer.outcomes():
+                if state == DONE:
                     outcome.deleted.append((op.path, op.group))
-                elif result.state == ALREADY_ABSENT:
+                elif state == ALREADY_ABSENT:
                     outcome.already_absent.append((op.path, op.group))  # someone else deleted it: not ours
                 else:
-                    _not_ok(outcome, "delete", op.path, result, stop)
+                    outcome.file(state, "delete", op.path, result)
                     blocked.add(op.group["parent_id"])
-            if stop is not None:
-                raise stop
+            if answer.failure is not None:
+                raise answer.failure

@@ -11,30 +11,26 @@ carries changes for many groups, up to ``batch_size`` items. The order of a tree
 (tree_apply), then every member add, then every member remove, then deletes (tree_apply), so that no member
 write targets a group about to be deleted and a member that stays is never missing in between.
 
-A member batch whose outcome is unknown is never sent again blind: ``confirm`` reads the members of each group
-that has an item in doubt (one read per group, every page) and only the items with no visible effect are
-sent again. "Already a member" on add and "not a member" on remove count as done (the wanted state holds).
+The writes are ``members.send_member_writes``, the one member write (``mimecast_group``'s too): a member batch
+whose outcome is unknown is never sent again blind: ``confirm`` reads the members of each group that has an item
+in doubt (one read per group, every page) and only the items with no visible effect are sent again. "Already a
+member" on add and "not a member" on remove count as done (the wanted state holds).
 """
 
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
 from ansible_collections.community.mimecast.plugins.module_utils.members import (
-    ADD_GROUP_MEMBER,
-    ALREADY_MEMBER,
-    NOT_A_MEMBER,
-    REMOVE_GROUP_MEMBER,
     MemberError,
     current_members,
     kept_unwritable,
-    member_item,
     members_after,
     plan_members,
-    read_members,
     refuse_ldap_change,
     refuse_unwritable,
+    send_member_writes,
     validate_members,
 )
-from ansible_collections.community.mimecast.plugins.module_utils.outcomes import WriteError
 from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import _refuse, join_path, split_entry
+from ansible_collections.community.mimecast.plugins.module_utils.write_engine import DONE, HELD
 
 
 def parse_members(members, entries):
@@ -174,12 +170,12 @@ class TreeMembers:
         return result
 
     def write(self, client, outcome, batch_size):
-        """Send every add, then every remove, in requests of at most ``batch_size`` items across groups.
+        """Send every add, then every remove, in requests of at most ``batch_size`` items across groups
+        (``members.send_member_writes``, the write ``mimecast_group`` uses).
 
-        ``outcome`` is the tree's TreeOutcome: the ids of the groups it created, and where refused items
-        (``failures``, naming path and member), items of unknown outcome (``unknown``), items of a request
-        refused whole (``not_done``) and groups not attempted (``skipped``) go. A WriteError that stops a request
-        is raised after its items were filed there.
+        ``outcome`` is the tree's TreeOutcome: the ids of the groups it created, and where each item that is not
+        done goes (``TreeOutcome.file``: refused, unknown, refused whole) and the groups not attempted
+        (``skipped``). The failure that stops a request is raised after its items were filed there.
         """
         ids = dict((path, facts.get("id")) for path, facts in outcome.created)
         ready = []
@@ -190,52 +186,23 @@ class TreeMembers:
                     self.skipped.append(change.path)
                     outcome.skipped.append(("members", change.path))
                 continue
-            ready.append((change, group_id))
-        steps = (
-            (ADD_GROUP_MEMBER, "add member %s to", "to_add", self.added, self.held_added, ALREADY_MEMBER, True),
-            (REMOVE_GROUP_MEMBER, "remove member %s from", "to_remove", self.removed, self.held_removed, NOT_A_MEMBER,
-             False),
-        )  # fmt: skip
-        for api_path, action, attribute, done, held, settled, present in steps:
-            ops = [(change.path, value, group_id) for change, group_id in ready for value in getattr(change, attribute)]
-            for start in range(0, len(ops), batch_size):
-                batch = ops[start : start + batch_size]
-                items = [member_item(group_id, value) for _path, value, group_id in batch]
-                self.sent.update((attribute, path, value) for path, value, _group_id in batch)
-                confirm = _confirm_members(client, items, batch, present)
-                stop = None
-                try:
-                    results = client.write(api_path, items, confirm)
-                except WriteError as exc:
-                    results, stop = exc.results, exc
-                for (path, value, _group_id), result in zip(batch, results):
-                    if result.ok or (result.codes == {settled} and result.resent):
-                        # a settled answer to a resend may be the earlier try's own effect
-                        done.setdefault(path, []).append(value)
-                    elif result.codes == {settled} and not result.unknown and stop is None:
-                        held.setdefault(path, []).append(value)  # someone else made the change: no change of ours
-                    else:
-                        outcome.not_ok(action % value, path, result, stop)
-                if stop is not None:
-                    raise stop
-
-
-def _confirm_members(client, items, batch, present):
-    """A ``confirm`` for member writes: read the members of each group with an item in doubt once; an item whose
-    effect is visible (the member is there after an add, gone after a remove) is confirmed with ``{}``."""
-    op_of = dict((id(item), op) for item, op in zip(items, batch))
-
-    def confirm(pending):
-        now = {}
-        found = []
-        for item in pending:
-            _path, value, group_id = op_of[id(item)]
-            if group_id not in now:
-                now[group_id] = set(read_members(client, group_id))
-            found.append({} if (value in now[group_id]) == present else None)
-        return found
-
-    return confirm
+            ready.append((change.path, group_id, change.to_add, change.to_remove))
+        steps = {
+            "add": ("to_add", "add member %s to", self.added, self.held_added),
+            "remove": ("to_remove", "remove member %s from", self.removed, self.held_removed),
+        }
+        for action, outcomes, failure in send_member_writes(client, ready, batch_size):
+            attribute, label, done, held = steps[action]
+            for (path, _group_id, value), state, result in outcomes:
+                self.sent.add((attribute, path, value))
+                if state == DONE:
+                    done.setdefault(path, []).append(value)
+                elif state == HELD:
+                    held.setdefault(path, []).append(value)  # someone else made the change: no change of ours
+                else:
+                    outcome.file(state, label % value, path, result)
+            if failure is not None:
+                raise failure
 
 
 def plan_tree_members(client, plan, wanted):

@@ -24,14 +24,10 @@ name, ``\\\\`` a backslash), so a group of any valid name can be listed.
 
 from collections import Counter, deque
 
-from ansible_collections.community.mimecast.plugins.module_utils.group_path import (
-    SEPARATOR,
-    PathError,
-    join_path,
-    split_path,
-)
+from ansible_collections.community.mimecast.plugins.module_utils.group_path import SEPARATOR, join_path
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import (
     GroupError,
+    parse_names,
     validate_name,
 )
 
@@ -54,11 +50,7 @@ def split_root(root):
         if root and root != root.strip():
             raise GroupError("root must not start or end with white space: %r" % root)
         return ()
-    try:
-        names = split_path(root, anchored=True)
-    except PathError as exc:
-        raise GroupError("root: %s" % exc) from None
-    return tuple(validate_name(name, what="a name in root %r" % root) for name in names)
+    return tuple(parse_names(root, "root", "a name in root %r" % root, anchored=True))
 
 
 def split_entry(entry, position, option="groups entry"):
@@ -68,14 +60,10 @@ def split_entry(entry, position, option="groups entry"):
     escape. ``position`` (1-based) names the entry in the error, after ``option`` (``members`` keys are parsed
     here too).
     """
-    what = "%s %d (%r): a name" % (option, position, entry)
+    where = "%s %d (%r)" % (option, position, entry)
     if entry is None or not entry.strip():
-        raise GroupError("%s %d (%r) is empty" % (option, position, entry))
-    try:
-        names = split_path(entry)
-    except PathError as exc:
-        raise GroupError("%s %d (%r): %s" % (option, position, entry, exc)) from None
-    return tuple(validate_name(name, what=what) for name in names)
+        raise GroupError("%s is empty" % where)
+    return tuple(parse_names(entry, where, "%s: a name" % where))
 
 
 def parse_request(groups, root=None):

@@ -304,18 +304,8 @@ group:
       sample: [jane.doe@example.com, partner.example]
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.group_flows import (
-    ensure_absent,
-    ensure_by_id,
-    ensure_present,
-)
-from ansible_collections.community.mimecast.plugins.module_utils.group_tree import (
-    GroupError,
-    validate_id,
-    validate_target,
-)
+from ansible_collections.community.mimecast.plugins.module_utils.group_flows import run_group
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
-from ansible_collections.community.mimecast.plugins.module_utils.outcomes import MimecastError
 
 
 def main():
@@ -339,70 +329,7 @@ def main():
         required_one_of=[("name", "id")],
         supports_check_mode=True,
     )
-    params = module.params
-    group_id, state = params["id"], params["state"]
-    members = None
-    with module.failures():
-        validate_target(params["name"], params["parent"], params["parent_id"])
-        if group_id is not None:
-            validate_id(group_id, "id")
-            if state == "absent" and any(params[k] is not None for k in ("name", "parent", "parent_id")):
-                raise GroupError("state=absent with id deletes that group: name, parent and parent_id are not used")
-        if params["members"] is not None:
-            # Imported here: a task without members does not compile the member code (docs/performance.md).
-            from ansible_collections.community.mimecast.plugins.module_utils.members import (
-                MemberError,
-                ensure_members,
-                validate_members,
-                wanted_unchecked,
-                with_members,
-            )
-
-            if state == "absent":
-                raise MemberError("members is only used with state=present: state=absent deletes the whole group")
-            members = validate_members(params["members"])
-    directory = module.directory()  # bad connection options fail here, still before any request
-
-    target = dict(name=params["name"], parent=params["parent"], parent_id=params["parent_id"])
-
-    def group_step(check_mode, warn):
-        if group_id is not None:
-            return ensure_by_id(directory, group_id, state=state, check_mode=check_mode, warn=warn, **target)
-        if state == "absent":
-            return ensure_absent(directory, check_mode=check_mode, warn=warn, **target)
-        return ensure_present(directory, check_mode=check_mode, warn=warn, **target)
-
-    if members is not None and wanted_unchecked(members) and not module.check_mode:
-        # A value the member checks refuse may only be kept where the group holds it: plan the members first, on
-        # the group as the task would leave it, so one that would be added is refused before any write.
-        with module.failures():
-            _changed, planned_before, planned = group_step(check_mode=True, warn=None)
-            ensure_members(directory.client, planned, members, check_mode=True, created=planned_before is None)
-    with module.failures():
-        changed, before, after = group_step(module.check_mode, module.warn)
-
-    if members is not None:
-        with module.failures():
-            try:
-                member_changes = ensure_members(
-                    directory.client,
-                    after,
-                    members,
-                    check_mode=module.check_mode,
-                    created=before is None,
-                    warn=module.warn,
-                )
-            except MimecastError as exc:  # some member batches may have gone through: say so honestly
-                details = exc.details()
-                details["changed"] = changed or bool(getattr(exc, "applied", 0)) or details.get("changed", False)
-                module.fail_json(msg=exc.message, group=after, **details)
-        changed = changed or member_changes[0]
-        before, after = with_members(before, after, member_changes)
-
-    result = dict(changed=changed, group=(after if state == "present" else before) or {})
-    if module._diff:
-        result["diff"] = dict(before=before or {}, after=after or {})
-    module.exit_json(**result)
+    run_group(module)
 
 
 if __name__ == "__main__":

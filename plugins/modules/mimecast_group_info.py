@@ -220,8 +220,7 @@ members:
   sample: {"Departments": [], "Departments/EMEA/Finance": [jane.doe@example.com, partner.example]}
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.group_flows import list_groups
-from ansible_collections.community.mimecast.plugins.module_utils.group_tree import listable, validate_target
+from ansible_collections.community.mimecast.plugins.module_utils.group_flows import run_group_info
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
 
 
@@ -238,25 +237,7 @@ def main():
         mutually_exclusive=[("parent", "parent_id")],
         supports_check_mode=True,
     )
-    params = module.params
-    with module.failures():
-        validate_target(None, params["parent"], params["parent_id"])
-    directory = module.directory()
-
-    with module.failures():
-        groups = list_groups(directory, **{k: params[k] for k in ("name", "query", "parent", "parent_id", "source")})
-        if params["members"]:
-            # Imported here: a listing without members does not compile the member code (docs/performance.md).
-            from ansible_collections.community.mimecast.plugins.module_utils.members import current_members
-
-            groups = [dict(group, members=current_members(directory.client, group)) for group in groups]
-    # Fed back as mimecast_group_tree's groups (with purge), these paths leave the directory as it is.
-    listed = [g for g in groups if g["path"] is not None and listable(g["path"])]
-    result = dict(changed=False, groups=groups, paths=sorted(g["path"] for g in listed))
-    if params["members"]:
-        # Fed back as mimecast_group_tree's members (with those paths as groups), they leave the members as they are.
-        result["members"] = dict((g["path"], g["members"]) for g in listed)
-    module.exit_json(**result)
+    run_group_info(module)
 
 
 if __name__ == "__main__":

@@ -365,15 +365,8 @@ groups:
       sample: [amy@example.com, partner.example]
 """
 
-from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError
 from ansible_collections.community.mimecast.plugins.module_utils.module import MimecastModule
-from ansible_collections.community.mimecast.plugins.module_utils.tree_apply import (
-    DEFAULT_BATCH_SIZE,
-    converge_tree,
-    validate_batch_size,
-)
-from ansible_collections.community.mimecast.plugins.module_utils.tree_members import parse_members
-from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import parse_request
+from ansible_collections.community.mimecast.plugins.module_utils.tree_apply import DEFAULT_BATCH_SIZE, run_tree
 
 
 def main():
@@ -388,42 +381,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    params = module.params
-    with module.failures():
-        root_path, entries = parse_request(params["groups"], params["root"])
-        validate_batch_size(params["batch_size"])
-        if params["members"] is not None and params["state"] == "absent":
-            raise GroupError("members is only used with state=present: state=absent deletes the listed groups")
-        members = parse_members(params["members"], entries)
-        if params["purge"] and params["state"] == "absent":
-            raise GroupError("purge only applies to state=present")
-        if params["purge"] and not entries and not root_path:
-            raise GroupError(
-                "purge with an empty groups list and no root would delete every cloud group of the directory: "
-                "list the groups to keep, or set root"
-            )
-    directory = module.directory()  # bad connection options fail here, still before any request
-
-    with module.failures():
-        outcome = converge_tree(
-            directory,
-            entries,
-            root_path,
-            state=params["state"],
-            purge=params["purge"],
-            batch_size=params["batch_size"],
-            check_mode=module.check_mode,
-            members=members,
-            warn=module.warn,
-        )
-    for warning in outcome.warnings() + (outcome.members.warnings() if outcome.members is not None else []):
-        module.warn(warning)
-    result = outcome.result(diff=module._diff)
-    if outcome.failed:
-        details = outcome.details()
-        details.update(result)
-        module.fail_json(msg=directory.client.redact(outcome.failure_message()), **details)
-    module.exit_json(**result)
+    run_tree(module)
 
 
 if __name__ == "__main__":

@@ -476,6 +476,27 @@ def test_rate_limits_server_errors_and_confirmations_share_one_budget(make_clien
     assert len(session.requests) == max_retries + 1
 
 
+def test_max_retries_bounds_each_request_so_a_confirming_read_has_a_budget_of_its_own(make_client):
+    # The write spends its whole budget (a 429, then a dropped connection with no retry left); the read that
+    # confirms it is a request of its own, retried within max_retries of its own: at max_retries 1, two sends of
+    # the write and two of the read, never more (docs: the max_retries option, design.md, requests.md).
+    find = "/api/directory/find-groups"
+    client, session = make_client(
+        [LIMITED, http_transport.ConnectionDropped("reset"), LIMITED, LIMITED, FAILED], max_retries=1
+    )
+
+    def confirm(pending):
+        client.call(find)
+        return [None for _item in pending]
+
+    with pytest.raises(WriteError) as info:
+        client.write(CREATE, ITEMS[:1], confirm)
+    assert [r.state for r in info.value.results] == ["unknown"]
+    assert "confirming what it did failed" in info.value.message
+    assert client.request_counts()["by_endpoint"] == {CREATE: 2, find: 2}
+    assert len(session.requests) == 4
+
+
 def test_confirm_that_answers_for_the_wrong_number_of_items_is_a_bug_not_a_resend(make_client):
     client, session = make_client([http_transport.ConnectionDropped("reset")])
     with pytest.raises(ValueError):
