@@ -14,6 +14,12 @@ NAMED_LIMIT = 10
 DONE = "done"
 REFUSED = "refused"
 UNKNOWN = "unknown"
+# What an operation of the write engine (write_engine.py) came to, beside those (and group_api's ALREADY_ABSENT,
+# carried as it is): the wanted state held already, made by someone else (an "already a member" answer to a first
+# try);
+HELD = "held"
+# refused with the whole request (a rate limit past max_retries, an HTTP 403): Mimecast said it was not done.
+NOT_DONE = "not_done"
 
 
 class MimecastError(Exception):

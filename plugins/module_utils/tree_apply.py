@@ -33,22 +33,18 @@ then fails, naming each failed item with Mimecast's codes, and returns what was 
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import ALREADY_ABSENT, already_absent_message
 from ansible_collections.community.mimecast.plugins.module_utils.group_tree import GroupError, planned_group
 from ansible_collections.community.mimecast.plugins.module_utils.outcomes import (
+    DONE,
+    NOT_DONE,
     UNKNOWN,
     MimecastError,
     unknown_outcome_message,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.rate_budget import warn_over_budget, write_requests
-from ansible_collections.community.mimecast.plugins.module_utils.tree_members import parse_members, plan_tree_members
 from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import (
     MESSAGE_LIMIT,
     join_path,
     parse_request,
     plan_tree,
-)
-from ansible_collections.community.mimecast.plugins.module_utils.write_engine import (
-    DONE,
-    NOT_DONE,
-    write_batches,
 )
 
 # Mimecast documents no item limit for the group endpoints; 100 items per request is what its own
@@ -276,7 +272,13 @@ def _converge(directory, entries, root_path, state, purge, batch_size, check_mod
     tree = directory.tree()
     listed = _counts(directory.client)
     plan = plan_tree(tree, entries, root_path, state=state, purge=purge)
-    tree_members = plan_tree_members(directory.client, plan, members) if members is not None else None
+    tree_members = None
+    if members is not None:
+        # Imported here, as the write engine is below: a tree task without members, or with nothing to write, does
+        # not compile that code (docs/performance.md).
+        from ansible_collections.community.mimecast.plugins.module_utils.tree_members import plan_tree_members
+
+        tree_members = plan_tree_members(directory.client, plan, members)
     outcome = TreeOutcome(plan, check_mode, tree_members)
     if not check_mode and listed is not None:
         reads = _counts(directory.client)["total"] - listed["total"]  # the member reads since the listing
@@ -309,7 +311,11 @@ def run_tree(module):
     with module.failures():
         root_path, entries = parse_request(params["groups"], params["root"])
         check_tree_options(entries, root_path, state, purge, batch_size, params["members"])
-        members = parse_members(params["members"], entries)
+        members = None
+        if params["members"] is not None:
+            from ansible_collections.community.mimecast.plugins.module_utils.tree_members import parse_members
+
+            members = parse_members(params["members"], entries)
     directory = module.directory()  # bad connection options fail here, still before any request
 
     with module.failures():
@@ -357,6 +363,10 @@ def _create_item(entry):
 
 
 def _create(directory, plan, batch_size, outcome):
+    if not plan.create_levels:
+        return
+    from ansible_collections.community.mimecast.plugins.module_utils.write_engine import write_batches
+
     new_ids = {}  # path -> id of the group this run created there
 
     def confirm(pending):
@@ -396,6 +406,10 @@ def _create(directory, plan, batch_size, outcome):
 
 
 def _delete(directory, plan, batch_size, outcome):
+    if not plan.delete_levels:
+        return
+    from ansible_collections.community.mimecast.plugins.module_utils.write_engine import write_batches
+
     blocked = set()  # ids of groups that keep a child this run could not delete
     for level in plan.delete_levels:
         ready = []

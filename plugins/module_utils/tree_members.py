@@ -29,8 +29,8 @@ from ansible_collections.community.mimecast.plugins.module_utils.members import 
     send_member_writes,
     validate_members,
 )
+from ansible_collections.community.mimecast.plugins.module_utils.outcomes import DONE, HELD
 from ansible_collections.community.mimecast.plugins.module_utils.tree_plan import _refuse, join_path, split_entry
-from ansible_collections.community.mimecast.plugins.module_utils.write_engine import DONE, HELD
 
 
 def parse_members(members, entries):

@@ -15,16 +15,12 @@ place that reads it, and turns it into a :class:`Written`: every item's result, 
 
 from ansible_collections.community.mimecast.plugins.module_utils.outcomes import (
     DONE,
+    HELD,
+    NOT_DONE,
     REFUSED,
     OutcomeUnknown,
     WriteError,
 )
-
-# What an operation came to, beside DONE and UNKNOWN (and group_api's ALREADY_ABSENT, carried as it is):
-# the wanted state held already, made by someone else (an "already a member" answer to a first try);
-HELD = "held"
-# refused with the whole request (a rate limit past max_retries, an HTTP 403): Mimecast said it was not done.
-NOT_DONE = "not_done"
 
 
 class Written:

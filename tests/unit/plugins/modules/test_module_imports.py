@@ -34,7 +34,13 @@ def test_a_task_without_members_does_not_import_the_member_code(module):
     loaded, _packages = imported_after(module)
     assert "client" in loaded  # the check sees the module's imports at all
     assert "members" not in loaded
-    assert not loaded & {"tree_plan", "tree_apply", "tree_members"}
+    assert not loaded & {"tree_plan", "tree_apply", "tree_members", "write_engine"}
+
+
+def test_the_tree_module_imports_no_member_code_and_no_write_engine():
+    loaded, _packages = imported_after("mimecast_group_tree")
+    assert "tree_apply" in loaded and "tree_plan" in loaded  # the check sees the module's imports at all
+    assert not loaded & {"members", "tree_members", "write_engine"}
 
 
 @pytest.mark.parametrize("module", ["mimecast_group", "mimecast_group_info", "mimecast_group_tree"])
