@@ -68,7 +68,7 @@ class MimecastClient:
         self._secrets = set()
         self._sent = {}  # path -> requests sent (token requests included), counted in _http only
         self._rate = {}  # the last X-RateLimit-Limit and -Remaining seen, as limit and remaining
-        self._replies = Replies(self.base_url, timeout, auth, self.redact)
+        self._replies = Replies(self)
         if session is None:
             session = HttpSession(timeout, validate_certs=validate_certs, ca_path=ca_path, proxy=proxy)
             session.proxy_for(self.base_url)  # a proxy that cannot be used is refused before any request

@@ -366,6 +366,8 @@ def send_member_writes(client, changes, batch_size=MEMBER_BATCH_SIZE):
     item was sent again after a try of unknown outcome, else held: the wanted state holds, made by someone else);
     ``failure`` stopped the request part-way, and nothing is sent after it.
     """
+    if not any(to_add or to_remove for _key, _group_id, to_add, to_remove in changes):
+        return  # nothing to write
     # Imported here: a task whose members need no change does not compile the write engine (docs/performance.md).
     from ansible_collections.community.mimecast.plugins.module_utils.write_engine import write_batches, written
 

@@ -10,6 +10,7 @@ Internal use only: this API may change without notice.
 import contextlib
 import os
 import traceback
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
@@ -70,6 +71,19 @@ class MimecastModule(AnsibleModule):
         super().__init__(argument_spec=spec, **kwargs)
         self._client = None
         self._directory = None
+        self._mask_proxy_password(self.params.get("proxy"))
+
+    def _mask_proxy_password(self, proxy):
+        """Keep the password of a ``proxy`` URL out of all output from the start, also when the task fails before
+        its client is built (the transport registers it again, with the Proxy-Authorization made from it)."""
+        if not proxy:
+            return
+        try:
+            password = urlsplit(proxy if "://" in proxy else "http://" + proxy).password
+        except ValueError:
+            return  # the transport refuses the URL, naming the option only
+        if password:
+            self.no_log_values.add(password)
 
     def directory(self):
         """Return the task's GroupDirectory, knowing what an earlier task of the run learnt of the directory's root

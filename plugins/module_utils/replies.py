@@ -53,14 +53,27 @@ def errors_of(body):
 
 
 class Replies:
-    """The reading of one client's answers: its host, ``timeout`` and authentication (for the advice a failure
-    gives) and ``redact``, which keeps every secret-derived value out of the messages."""
+    """The reading of one client's answers. ``client`` (a MimecastClient, or any object with these attributes) gives,
+    read at each answer: ``base_url``, ``timeout`` and ``auth`` (for what a failure says to check), and
+    ``redact``, which keeps every secret-derived value out of the messages."""
 
-    def __init__(self, base_url, timeout, auth, redact):
-        self.base_url = base_url
-        self.timeout = timeout
-        self.auth = auth
-        self._redact = redact
+    def __init__(self, client):
+        self._client = client
+
+    @property
+    def base_url(self):
+        return self._client.base_url
+
+    @property
+    def timeout(self):
+        return self._client.timeout
+
+    @property
+    def auth(self):
+        return self._client.auth
+
+    def _redact(self, text):
+        return self._client.redact(text)
 
     def transport_error(self, path, exc):
         """The MimecastError of a transport failure: what it means for a write, and what to check."""

@@ -5,6 +5,8 @@
 """The reading of Mimecast's answers and of transport failures (module_utils/replies.py), on stub responses alone:
 no client, no session, no request."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from ansible_collections.community.mimecast.plugins.module_utils import http_transport
@@ -23,7 +25,9 @@ API1 = ApiKeyAuth("unit-access-key", SECRET_KEY, "unit-app-id", APP_KEY)
 
 
 def replies(auth=API1, secret="s3cret-token"):
-    return Replies(URL, 7, auth, lambda text: text.replace(secret, "********"))
+    return Replies(
+        SimpleNamespace(base_url=URL, timeout=7, auth=auth, redact=lambda text: text.replace(secret, "****"))
+    )
 
 
 def test_an_answer_that_ran_gives_its_body_and_per_item_failures_stay_in_it():

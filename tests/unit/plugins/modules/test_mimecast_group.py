@@ -96,6 +96,14 @@ def test_bad_input_fails_before_any_request(capsys, no_network, args, message):
         assert secret not in json.dumps(result)
 
 
+def test_a_proxy_password_is_masked_when_the_task_fails_before_its_client_is_built(capsys, no_network):
+    args = dict(API1, base_url="https://eu-api.mimecast.com", name="A", state="absent", members={"add": ["x@y.z"]})
+    code, result = run_module(capsys, dict(args, proxy="http://proxyuser:proxy-pass-word@proxy.example:3128"))
+    assert code == 1 and "members is only used with state=present" in result["msg"]
+    assert "proxy-pass-word" not in json.dumps(result) and no_network == []
+    assert "proxy.example" in result["invocation"]["module_args"]["proxy"]  # the rest of the URL stays readable
+
+
 def test_environment_credentials_are_used_only_when_no_credential_option_is_set():
     kind, values = module_base.resolve_credentials({}, ENV)
     assert kind == "api1" and values["access_key"] == "env-ak"
