@@ -101,7 +101,8 @@ def test_a_proxy_password_is_masked_when_the_task_fails_before_its_client_is_bui
     code, result = run_module(capsys, dict(args, proxy="http://proxyuser:proxy-pass-word@proxy.example:3128"))
     assert code == 1 and "members is only used with state=present" in result["msg"]
     assert "proxy-pass-word" not in json.dumps(result) and no_network == []
-    assert "proxy.example" in result["invocation"]["module_args"]["proxy"]  # the rest of the URL stays readable
+    if "invocation" in result:  # ansible-core 2.21 leaves it out of a failed result
+        assert "proxy.example" in result["invocation"]["module_args"]["proxy"]  # the rest of the URL stays readable
 
 
 def test_environment_credentials_are_used_only_when_no_credential_option_is_set():
