@@ -140,7 +140,8 @@ class Proxy:
             password = unquote(parts.password or "")
             credentials = "%s:%s" % (unquote(parts.username), password)
             self.authorization = "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")
-            self.secrets = [value for value in (password, self.authorization) if value]
+            # the password as written in the URL too (percent-encoded), as a task's options show it
+            self.secrets = [value for value in (password, parts.password, self.authorization) if value]
 
     @property
     def address(self):

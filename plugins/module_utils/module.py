@@ -10,7 +10,6 @@ Internal use only: this API may change without notice.
 import contextlib
 import os
 import traceback
-from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
@@ -25,6 +24,7 @@ from ansible_collections.community.mimecast.plugins.module_utils.credentials imp
     validate_base_url,
 )
 from ansible_collections.community.mimecast.plugins.module_utils.group_api import GroupDirectory
+from ansible_collections.community.mimecast.plugins.module_utils.http_transport import Proxy
 from ansible_collections.community.mimecast.plugins.module_utils.outcomes import MimecastError
 from ansible_collections.community.mimecast.plugins.module_utils.run_contract import (
     KEPT_OPTION,
@@ -75,15 +75,14 @@ class MimecastModule(AnsibleModule):
 
     def _mask_proxy_password(self, proxy):
         """Keep the password of a ``proxy`` URL out of all output from the start, also when the task fails before
-        its client is built (the transport registers it again, with the Proxy-Authorization made from it)."""
+        its client is built (http_transport.Proxy reads the URL, as the transport does)."""
         if not proxy:
             return
         try:
-            password = urlsplit(proxy if "://" in proxy else "http://" + proxy).password
+            secrets = Proxy(proxy, "proxy").secrets
         except ValueError:
             return  # the transport refuses the URL, naming the option only
-        if password:
-            self.no_log_values.add(password)
+        self.no_log_values.update(secrets)
 
     def directory(self):
         """Return the task's GroupDirectory, knowing what an earlier task of the run learnt of the directory's root
